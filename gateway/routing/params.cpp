@@ -1,0 +1,230 @@
+#include "gateway/routing/params.h"
+
+#include <algorithm>
+
+#include "gateway/routing/pct.h"
+
+namespace obsgate::routing {
+namespace {
+
+Status fail(std::string_view reason) { return Status::invalid_argument(std::string(reason)); }
+
+// Decodes one key or value ('+' and escapes) into out.
+Status decode_component(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (in.size() - i < 3) {
+        return fail(reason::kParamsInvalidEscape);
+      }
+      const int hi = pct::hex_value(static_cast<unsigned char>(in[i + 1]));
+      const int lo = pct::hex_value(static_cast<unsigned char>(in[i + 2]));
+      if (hi < 0 || lo < 0) {
+        return fail(reason::kParamsInvalidEscape);
+      }
+      if (hi == 0 && lo == 0) {
+        return fail(reason::kParamsNul);
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '\0') {
+      return fail(reason::kParamsNul);
+    } else if (c == ';') {
+      return fail(reason::kParamsSemicolon);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return Status();
+}
+
+void encode_component(std::string_view in, std::string& out) {
+  for (const char c : in) {
+    const auto u = static_cast<unsigned char>(c);
+    if (pct::is_unreserved(u)) {
+      out.push_back(c);
+    } else {
+      pct::append_escape(out, u);
+    }
+  }
+}
+
+bool any_invalid_utf8(const std::vector<Params::Entry>& entries) {
+  return std::any_of(entries.begin(), entries.end(), [](const Params::Entry& e) {
+    return !is_valid_utf8(e.first) || !is_valid_utf8(e.second);
+  });
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80;  // allowed range of the second byte (RFC 3629 table)
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      lo = (c == 0xE0) ? 0xA0 : 0x80;  // no overlongs
+      hi = (c == 0xED) ? 0x9F : 0xBF;  // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      lo = (c == 0xF0) ? 0x90 : 0x80;  // no overlongs
+      hi = (c == 0xF4) ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) {
+      return false;
+    }
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 < lo || b1 > hi) {
+      return false;
+    }
+    for (size_t k = 2; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < 0x80 || b > 0xBF) {
+        return false;
+      }
+    }
+    i += len;
+  }
+  return true;
+}
+
+Params::Params(std::vector<Entry> entries)
+    : entries_(std::move(entries)), invalid_utf8_(any_invalid_utf8(entries_)) {}
+
+void Params::add(std::string key, std::string value) {
+  invalid_utf8_ = invalid_utf8_ || !is_valid_utf8(key) || !is_valid_utf8(value);
+  entries_.emplace_back(std::move(key), std::move(value));
+}
+
+void Params::set(std::string_view key, std::string value) {
+  auto it = std::find_if(entries_.begin(), entries_.end(),
+                         [&](const Entry& e) { return e.first == key; });
+  if (it == entries_.end()) {
+    add(std::string(key), std::move(value));
+    return;
+  }
+  it->second = std::move(value);
+  entries_.erase(std::remove_if(std::next(it), entries_.end(),
+                                [&](const Entry& e) { return e.first == key; }),
+                 entries_.end());
+  invalid_utf8_ = any_invalid_utf8(entries_);
+}
+
+size_t Params::erase(std::string_view key) {
+  const size_t before = entries_.size();
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) { return e.first == key; }),
+                 entries_.end());
+  invalid_utf8_ = any_invalid_utf8(entries_);
+  return before - entries_.size();
+}
+
+std::vector<std::string_view> Params::get_all(std::string_view key) const {
+  std::vector<std::string_view> out;
+  for (const auto& e : entries_) {
+    if (e.first == key) {
+      out.emplace_back(e.second);
+    }
+  }
+  return out;
+}
+
+size_t Params::count(std::string_view key) const {
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(),
+                                           [&](const Entry& e) { return e.first == key; }));
+}
+
+std::optional<std::string_view> Params::first(std::string_view key) const {
+  for (const auto& e : entries_) {
+    if (e.first == key) {
+      return std::string_view(e.second);
+    }
+  }
+  return std::nullopt;
+}
+
+Result<Params> parse_params(std::string_view in, size_t max_pairs) {
+  std::vector<Params::Entry> entries;
+  size_t pos = 0;
+  while (pos <= in.size()) {
+    size_t amp = in.find('&', pos);
+    if (amp == std::string_view::npos) {
+      amp = in.size();
+    }
+    const std::string_view pair = in.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (pair.empty()) {
+      continue;
+    }
+    if (entries.size() == max_pairs) {
+      return fail(reason::kParamsTooMany);
+    }
+    const size_t eq = pair.find('=');
+    Params::Entry e;
+    Status s = decode_component(pair.substr(0, eq), e.first);
+    if (s.ok() && eq != std::string_view::npos) {
+      s = decode_component(pair.substr(eq + 1), e.second);
+    }
+    if (!s.ok()) {
+      return s;
+    }
+    entries.push_back(std::move(e));
+  }
+  return Params(std::move(entries));
+}
+
+std::string encode_params(const Params& params) {
+  size_t guess = 0;
+  for (const auto& e : params) {
+    guess += e.first.size() + e.second.size() + 2;
+  }
+  std::string out;
+  out.reserve(guess + guess / 4);
+  bool first = true;
+  for (const auto& e : params) {
+    if (!first) {
+      out.push_back('&');
+    }
+    first = false;
+    encode_component(e.first, out);
+    out.push_back('=');
+    encode_component(e.second, out);
+  }
+  return out;
+}
+
+bool ParamPolicy::is_single_valued(std::string_view key) const {
+  return std::find(single_valued.begin(), single_valued.end(), key) != single_valued.end();
+}
+
+Result<Params> merge_url_and_form(const Params& url, const Params& form,
+                                  const ParamPolicy& policy) {
+  for (const auto& key : policy.single_valued) {
+    if (url.count(key) + form.count(key) > 1) {
+      return Status::invalid_argument(std::string(reason::kParamsDuplicate) + "{" + key + "}");
+    }
+  }
+  std::vector<Params::Entry> merged;
+  merged.reserve(url.size() + form.size());
+  merged.insert(merged.end(), form.begin(), form.end());
+  merged.insert(merged.end(), url.begin(), url.end());
+  return Params(std::move(merged));
+}
+
+}  // namespace obsgate::routing
