@@ -1,0 +1,165 @@
+#include "authz/jwt/token_cache.h"
+
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+
+#include <openssl/evp.h>
+
+namespace obsgate::authz::jwt {
+namespace {
+
+struct DigestHash {
+  std::size_t operator()(const TokenDigest& d) const noexcept {
+    std::size_t h = 0;
+    std::memcpy(&h, d.data() + 8, sizeof(h));  // bytes 0.. pick the shard; use others here
+    return h;
+  }
+};
+
+// Same control block <=> same KeySet object, without locking the weak pointer and with no
+// ABA risk: the weak reference keeps the control block alive.
+bool same_owner(const std::weak_ptr<const KeySet>& a, const KeySetPtr& b) {
+  return !a.owner_before(b) && !b.owner_before(a);
+}
+
+}  // namespace
+
+TokenDigest token_digest(std::string_view token) {
+  TokenDigest d{};
+  unsigned int len = 0;
+  EVP_Digest(token.data(), token.size(), d.data(), &len, EVP_sha256(), nullptr);
+  return d;
+}
+
+struct TokenCacheCore::Shard {
+  struct Entry {
+    TokenDigest digest;
+    std::weak_ptr<const KeySet> keys;
+    TimePoint expires_at;
+    std::string cnf;
+    std::shared_ptr<const void> value;
+  };
+  using List = std::list<Entry>;
+
+  std::mutex mu;
+  List lru;  // front = most recently used
+  std::unordered_map<TokenDigest, List::iterator, DigestHash> index;
+  std::size_t capacity = 1;
+  // Relaxed atomics: written under `mu`, read without it by stats().
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> insertions{0};
+  std::atomic<std::uint64_t> evictions{0};
+  std::atomic<std::uint64_t> size{0};
+
+  void erase(List::iterator it) {
+    index.erase(it->digest);
+    lru.erase(it);
+    size.store(lru.size(), std::memory_order_relaxed);
+  }
+};
+
+TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
+    : shards_(new Shard[shards == 0 ? 1 : shards]), shard_count_(shards == 0 ? 1 : shards) {
+  const std::size_t per = capacity / shard_count_;
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    shards_[i].capacity = per == 0 ? 1 : per;
+    shards_[i].index.reserve(shards_[i].capacity);
+  }
+}
+
+TokenCacheCore::~TokenCacheCore() = default;
+
+std::shared_ptr<const void> TokenCacheCore::lookup(const TokenDigest& d, const KeySetPtr& keys,
+                                                   TimePoint now,
+                                                   std::optional<std::string_view> cert) {
+  Shard& s = shards_[d[0] % shard_count_];
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.index.find(d);
+  if (it == s.index.end()) {
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  Shard::List::iterator e = it->second;
+  if (now >= e->expires_at || !keys || !same_owner(e->keys, keys)) {
+    s.erase(e);  // can never be served again
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  if (!e->cnf.empty() && (!cert || *cert != e->cnf)) {
+    // Same token from a client without the bound cert: verify() will say why.
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  s.lru.splice(s.lru.begin(), s.lru, e);
+  s.hits.fetch_add(1, std::memory_order_relaxed);
+  return e->value;
+}
+
+void TokenCacheCore::insert(const TokenDigest& d, const KeySetPtr& keys, TimePoint expires_at,
+                            std::string cnf, std::shared_ptr<const void> value) {
+  if (!keys || !value) {
+    return;
+  }
+  Shard& s = shards_[d[0] % shard_count_];
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (auto it = s.index.find(d); it != s.index.end()) {
+    s.erase(it->second);
+  }
+  while (s.lru.size() >= s.capacity) {
+    s.erase(std::prev(s.lru.end()));
+    s.evictions.fetch_add(1, std::memory_order_relaxed);
+  }
+  s.lru.push_front(Shard::Entry{d, keys, expires_at, std::move(cnf), std::move(value)});
+  s.index.emplace(d, s.lru.begin());
+  s.insertions.fetch_add(1, std::memory_order_relaxed);
+  s.size.store(s.lru.size(), std::memory_order_relaxed);
+}
+
+void TokenCacheCore::clear() {
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    shards_[i].index.clear();
+    shards_[i].lru.clear();
+    shards_[i].size.store(0, std::memory_order_relaxed);
+  }
+}
+
+TokenCacheStats TokenCacheCore::stats() const {
+  TokenCacheStats out;
+  for (std::size_t i = 0; i < shard_count_; ++i) {
+    const Shard& s = shards_[i];
+    out.hits += s.hits.load(std::memory_order_relaxed);
+    out.misses += s.misses.load(std::memory_order_relaxed);
+    out.insertions += s.insertions.load(std::memory_order_relaxed);
+    out.evictions += s.evictions.load(std::memory_order_relaxed);
+    out.size += s.size.load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const VerifiedToken>> verify_cached(
+    TokenCache<VerifiedToken>& cache, std::string_view token, const KeySetPtr& keys,
+    const VerifyOptions& options, std::chrono::system_clock::time_point now,
+    std::optional<std::string_view> client_cert_sha256_b64url) {
+  if (token.size() > options.max_token_bytes) {
+    // Do not hash megabytes of junk just to miss.
+    return verify(token, *keys, options, now, client_cert_sha256_b64url).status();
+  }
+  const TokenDigest d = token_digest(token);
+  if (auto hit = cache.lookup(d, keys, now, client_cert_sha256_b64url)) {
+    return hit;
+  }
+  Result<VerifiedToken> t = verify(token, *keys, options, now, client_cert_sha256_b64url);
+  if (!t.ok()) {
+    return t.status();
+  }
+  auto v = std::make_shared<const VerifiedToken>(std::move(t).value());
+  cache.insert(d, keys, v->expires_at, v->cnf_x5t_s256, v);
+  return v;
+}
+
+}  // namespace obsgate::authz::jwt
