@@ -14,14 +14,24 @@ constexpr std::array<std::string_view, 7> kMethodNames = {"DELETE", "GET",  "HEA
                                                           "PATCH",  "POST", "PUT"};
 using MethodMask = uint8_t;
 
-// 0 for an unknown method: it then matches no route.
+// 0 for an unknown method: it then matches no route. Dispatch on length first: this runs on
+// every request.
 MethodMask method_bit(std::string_view m) noexcept {
-  for (size_t i = 0; i < kMethodNames.size(); ++i) {
-    if (kMethodNames[i] == m) {
-      return static_cast<MethodMask>(1U << i);
-    }
+  auto bit = [](size_t i) { return static_cast<MethodMask>(1U << i); };
+  switch (m.size()) {
+    case 3:
+      return m == "GET" ? bit(1) : m == "PUT" ? bit(6) : 0;
+    case 4:
+      return m == "POST" ? bit(5) : m == "HEAD" ? bit(2) : 0;
+    case 5:
+      return m == "PATCH" ? bit(4) : 0;
+    case 6:
+      return m == "DELETE" ? bit(0) : 0;
+    case 7:
+      return m == "OPTIONS" ? bit(3) : 0;
+    default:
+      return 0;
   }
-  return 0;
 }
 
 std::string render_methods(MethodMask mask) {
@@ -89,6 +99,19 @@ void decode_segment(std::string_view seg, std::string& out) {
   }
 }
 
+// FNV-1a: literal children are looked up by hash so the hot path compares integers, then
+// confirms with one equality check.
+constexpr uint64_t kFnvOffset = 14695981039346656037ULL;
+constexpr uint64_t kFnvPrime = 1099511628211ULL;
+
+uint64_t hash_segment(std::string_view seg) noexcept {
+  uint64_t h = kFnvOffset;
+  for (const char c : seg) {
+    h = (h ^ static_cast<unsigned char>(c)) * kFnvPrime;
+  }
+  return h;
+}
+
 std::string describe(const RouteSpec& r, size_t i) {
   return "route \"" + r.name + "\" (#" + std::to_string(i) + ")";
 }
@@ -96,8 +119,13 @@ std::string describe(const RouteSpec& r, size_t i) {
 }  // namespace
 
 struct Router::Impl {
+  struct Literal {
+    uint64_t hash;
+    std::string text;
+    uint32_t child;
+  };
   struct Node {
-    std::vector<std::pair<std::string, uint32_t>> literals;  // sorted by segment
+    std::vector<Literal> literals;  // sorted by hash
     int32_t param_child = -1;
     std::vector<uint32_t> routes;  // routes whose pattern ends here
   };
@@ -111,19 +139,26 @@ struct Router::Impl {
   std::vector<Compiled> compiled;
   std::vector<Node> nodes;  // nodes[0] is the root
 
-  // Depth-first over literal and parameter children. Returns true once a route allowing the
-  // method is found (it is unique: build() rejects overlapping method sets).
+  // Depth-first over literal and parameter children, splitting the path lazily (no up-front
+  // segment array to fill). Returns true once a route allowing the method is found (it is
+  // unique: build() rejects overlapping method sets). starts/ends record the segments on the
+  // current branch, for extracting parameters afterwards.
   struct Walk {
-    const Segments& segs;
-    size_t count;
+    Walk(std::string_view p, MethodMask b) : path(p), bit(b) {}
+    std::string_view path;
     MethodMask bit;
     MethodMask allow = 0;
     uint32_t found = 0;
+    std::array<uint32_t, kMaxSegments> starts;  // uninitialised on purpose: written before read
+    std::array<uint32_t, kMaxSegments> ends;
   };
 
-  bool walk(uint32_t node_index, size_t depth, Walk& w) const {
+  // `pos` is the offset of the current segment's first byte; path.size() + 1 means "no more
+  // segments" (a path ending in "/" has a last, empty segment).
+  bool walk(uint32_t node_index, size_t pos, size_t depth, Walk& w) const {
     const Node& node = nodes[node_index];
-    if (depth == w.count) {
+    const std::string_view path = w.path;
+    if (pos > path.size()) {
       for (const uint32_t r : node.routes) {
         if ((compiled[r].methods & w.bit) != 0) {
           w.found = r;
@@ -133,15 +168,32 @@ struct Router::Impl {
       }
       return false;
     }
-    const std::string_view seg = w.segs[depth];
-    const auto it = std::lower_bound(
-        node.literals.begin(), node.literals.end(), seg,
-        [](const std::pair<std::string, uint32_t>& e, std::string_view s) { return e.first < s; });
-    if (it != node.literals.end() && it->first == seg && walk(it->second, depth + 1, w)) {
-      return true;
+    if (depth == kMaxSegments) {
+      return false;  // deeper than any pattern
+    }
+    // Find the segment's end and hash it in one pass.
+    uint64_t h = kFnvOffset;
+    size_t end = pos;
+    while (end < path.size() && path[end] != '/') {
+      h = (h ^ static_cast<unsigned char>(path[end])) * kFnvPrime;
+      ++end;
+    }
+    const std::string_view seg = path.substr(pos, end - pos);
+    w.starts[depth] = static_cast<uint32_t>(pos);
+    w.ends[depth] = static_cast<uint32_t>(end);
+    const size_t next = end + 1;  // past the '/', or path.size() + 1 at the end
+    auto it = std::lower_bound(node.literals.begin(), node.literals.end(), h,
+                               [](const Literal& l, uint64_t v) { return l.hash < v; });
+    for (; it != node.literals.end() && it->hash == h; ++it) {
+      if (it->text == seg) {
+        if (walk(it->child, next, depth + 1, w)) {
+          return true;
+        }
+        break;
+      }
     }
     if (node.param_child >= 0 && !seg.empty() && seg != "." && seg != "..") {
-      return walk(static_cast<uint32_t>(node.param_child), depth + 1, w);
+      return walk(static_cast<uint32_t>(node.param_child), next, depth + 1, w);
     }
     return false;
   }
@@ -229,16 +281,18 @@ void Router::Impl::insert(uint32_t route) {
       node = static_cast<uint32_t>(nodes[node].param_child);
       continue;
     }
+    const uint64_t h = hash_segment(seg);
     auto& lits = nodes[node].literals;
-    auto it = std::lower_bound(lits.begin(), lits.end(), seg,
-                               [](const auto& e, const std::string& s) { return e.first < s; });
-    if (it == lits.end() || it->first != seg) {
+    auto it = std::find_if(lits.begin(), lits.end(), [&](const Literal& l) { return l.text == seg; });
+    if (it == lits.end()) {
       const auto child = static_cast<uint32_t>(nodes.size());
-      it = lits.insert(it, {seg, child});
-      nodes.emplace_back();  // invalidates `lits`, not the value copied below
+      it = std::upper_bound(lits.begin(), lits.end(), h,
+                            [](uint64_t v, const Literal& l) { return v < l.hash; });
+      lits.insert(it, Literal{h, seg, child});
+      nodes.emplace_back();  // invalidates `lits`; `child` is what we keep
       node = child;
     } else {
-      node = it->second;
+      node = it->child;
     }
   }
   nodes[node].routes.push_back(route);
@@ -318,17 +372,16 @@ void Router::match_into(std::string_view method, std::string_view path, Match& o
   out.route_index = Match::kNoRoute;
   out.params.clear();
   out.allow.clear();
-  Segments segs;
-  size_t count = 0;
-  if (!split_path(path, segs, count)) {
+  if (path.empty() || path[0] != '/') {
     return;
   }
-  Impl::Walk w{segs, count, method_bit(method)};
-  if (impl_->walk(0, 0, w)) {
+  Impl::Walk w(path, method_bit(method));
+  if (impl_->walk(0, 1, 0, w)) {
     out.kind = MatchKind::kFound;
     out.route_index = w.found;
     for (const auto& [index, name] : impl_->compiled[w.found].params) {
-      decode_segment(segs[index], out.params.emplace_back(name).value);
+      const std::string_view seg = path.substr(w.starts[index], w.ends[index] - w.starts[index]);
+      decode_segment(seg, out.params.emplace_back(name).value);
     }
   } else if (w.allow != 0) {
     out.kind = MatchKind::kMethodNotAllowed;

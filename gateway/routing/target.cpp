@@ -123,9 +123,24 @@ std::string_view classify_non_origin(std::string_view target) {
   return reason::kNotOriginForm;
 }
 
+// Query bytes that need a look: everything else passes the screen untouched.
+constexpr std::array<bool, 256> make_query_special() {
+  std::array<bool, 256> t{};
+  for (int i = 0; i < 256; ++i) {
+    const auto c = static_cast<unsigned char>(i);
+    t[static_cast<size_t>(i)] = pct::is_control(c) || c == ' ' || c >= 0x80 || c == '%';
+  }
+  return t;
+}
+
+constexpr std::array<bool, 256> kQuerySpecial = make_query_special();
+
 Status check_query(std::string_view q) {
   for (size_t i = 0; i < q.size(); ++i) {
     const auto c = static_cast<unsigned char>(q[i]);
+    if (!kQuerySpecial[c]) {
+      continue;
+    }
     if (pct::is_control(c)) {
       return fail(reason::kQueryControlChar);
     }
@@ -135,13 +150,12 @@ Status check_query(std::string_view q) {
     if (c >= 0x80) {
       return fail(reason::kQueryNonAscii);
     }
-    if (c == '%') {
-      if (q.size() - i < 3 || pct::hex_value(static_cast<unsigned char>(q[i + 1])) < 0 ||
-          pct::hex_value(static_cast<unsigned char>(q[i + 2])) < 0) {
-        return fail(reason::kQueryInvalidEscape);
-      }
-      i += 2;
+    // c == '%'
+    if (q.size() - i < 3 || pct::hex_value(static_cast<unsigned char>(q[i + 1])) < 0 ||
+        pct::hex_value(static_cast<unsigned char>(q[i + 2])) < 0) {
+      return fail(reason::kQueryInvalidEscape);
     }
+    i += 2;
   }
   return Status();
 }
@@ -168,8 +182,13 @@ Status normalise_path_into(std::string_view in, std::string& out) {
       const auto c = static_cast<unsigned char>(in[i]);
       const ByteClass k = kPathClass[c];
       if (k == ByteClass::kCopy) {
-        out.push_back(static_cast<char>(c));
-        ++i;
+        // Copy the whole run of plain bytes at once: most paths are nothing else.
+        size_t run = i + 1;
+        while (run < n && kPathClass[static_cast<unsigned char>(in[run])] == ByteClass::kCopy) {
+          ++run;
+        }
+        out.append(in.data() + i, run - i);
+        i = run;
         continue;
       }
       if (k == ByteClass::kSlash) {
