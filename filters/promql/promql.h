@@ -1,0 +1,74 @@
+// PromQL for obsgate: parse, print, and enforce a label scope on a query.
+//
+// Everything here is a pure function of its arguments (no I/O, no globals); thread-safe.
+//
+//   auto r = obsgate::filters::promql::enforce_query(
+//       "sum by (pod) (rate(http_requests_total[5m]))", scope);
+//   // r.value() == R"(sum by (pod) (rate(http_requests_total{tenant="a"}[5m])))"
+//
+// Errors: a query that Prometheus would reject is InvalidArgument with a positioned message in
+// Prometheus's format ("1:14: parse error: unexpected ..."); an input over the size cap is
+// ResourceExhausted; a query the scope cannot be enforced on exactly is InvalidArgument; a scope
+// that allows nothing is PermissionDenied.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "filters/promql/ast.h"
+#include "filters/scope/scope.h"
+
+namespace obsgate::filters::promql {
+
+struct ParseOptions {
+  // Prometheus --enable-feature=promql-experimental-functions: experimental functions and the
+  // limitk / limit_ratio aggregators. Duration expressions, anchored/smoothed and fill()
+  // modifiers are not supported (Prometheus's defaults reject them too).
+  bool experimental_functions = false;
+  size_t max_input_bytes = 128 * 1024;
+  int max_depth = 256;  // nesting of sub-expressions
+};
+
+// A full expression (Prometheus ParseExpr, including its semantic checks).
+Result<Ast> parse(std::string_view query, const ParseOptions& opts = {});
+// A vector selector only (Prometheus ParseMetricSelector: the grammar of `match[]`).
+Result<Ast> parse_selector(std::string_view selector, const ParseOptions& opts = {});
+
+// Prints an expression that Prometheus parses back into the same tree. Input written in
+// Prometheus 2 syntax prints as Prometheus 2.42-compatible text (names are quoted only when
+// they are not legacy names).
+std::string print(const Ast& ast);
+std::string print(const Ast& ast, NodeId id);
+
+// InvalidArgument naming the label if the tree references a hidden label anywhere: matchers,
+// by/without, on/ignoring, group_left/right, label arguments of label_replace, label_join,
+// count_values, sort_by_label(_desc), histogram_quantiles.
+Status check_hidden_labels(const Ast& ast, const Scope& scope);
+
+// Narrows every selector of the tree to the scope (AST level; the tree is modified in place and
+// its new strings are owned by the Ast). See enforce.cpp for the exactness argument of the
+// multi-rule rewrite.
+Status enforce(Ast& ast, const Scope& scope);
+
+// parse + check_hidden_labels + enforce + print.
+Result<std::string> enforce_query(std::string_view query, const Scope& scope,
+                                  const ParseOptions& opts = {});
+
+// For one `match[]` value. A scope that collapses to one rule yields one selector; otherwise
+// InvalidArgument (use enforce_selectors, whose results the caller sends as repeated match[]).
+Result<std::string> enforce_selector(std::string_view match_param, const Scope& scope,
+                                     const ParseOptions& opts = {});
+// One selector per rule (Prometheus unions repeated match[] values exactly).
+Result<std::vector<std::string>> enforce_selectors(std::string_view match_param,
+                                                   const Scope& scope,
+                                                   const ParseOptions& opts = {});
+
+// What `obsgate rewrite --promql` prints.
+inline Result<std::string> rewrite_for_cli(std::string_view query, const Scope& scope) {
+  return enforce_query(query, scope);
+}
+
+}  // namespace obsgate::filters::promql

@@ -1,0 +1,1 @@
+#include "tests/filters/promql/test_common.h"
