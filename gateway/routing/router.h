@@ -77,8 +77,8 @@ class PathParams {
   // The value of the named parameter, if the matched pattern has it.
   [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
 
+  // Used by the Router to fill a Match. Precondition for emplace_back: size() < kMaxPathParams.
   void clear() { size_ = 0; }
-  // Precondition: size() < kMaxPathParams (the Router guarantees it).
   PathParam& emplace_back(std::string_view name);
 
  private:
@@ -108,9 +108,8 @@ class Router {
   [[nodiscard]] const std::vector<RouteSpec>& routes() const;
   [[nodiscard]] const RouteSpec& route(size_t index) const { return routes()[index]; }
 
-  struct Impl;  // defined in router.cpp
-
  private:
+  struct Impl;  // the trie and compiled routes; defined in router.cpp
   explicit Router(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };

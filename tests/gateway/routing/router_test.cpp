@@ -178,6 +178,28 @@ TEST_CASE("match_into reuses and fully resets its output") {
   CHECK(m.allow.empty());
 }
 
+TEST_CASE("Router handles the deepest allowed pattern and deeper paths") {
+  std::string deepest;
+  for (size_t i = 0; i + 1 < kMaxSegments; ++i) {
+    deepest += "/s";
+  }
+  deepest += "/{last}";
+  auto router = Router::build({{"deep", {"GET"}, deepest}});
+  INFO(router.status().to_string());
+  REQUIRE(router.ok());
+  const std::string hit = deepest.substr(0, deepest.size() - 7) + "/end";
+  Match m = router->match("GET", hit);
+  REQUIRE(m.kind == MatchKind::kFound);
+  CHECK(m.params.get("last") == std::optional<std::string_view>("end"));
+  CHECK(router->match("GET", hit + "/more").kind == MatchKind::kNotFound);
+  CHECK(router->match("GET", hit + "/").kind == MatchKind::kNotFound);
+  std::string very_deep;
+  for (int i = 0; i < 1000; ++i) {
+    very_deep += "/s";
+  }
+  CHECK(router->match("GET", very_deep).kind == MatchKind::kNotFound);
+}
+
 TEST_CASE("Router::build rejects bad tables with the routes named") {
   std::string too_deep;
   for (size_t i = 0; i <= kMaxSegments; ++i) {
