@@ -1,0 +1,663 @@
+#include "gateway/core/session.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "gateway/core/headers.h"
+#include "gateway/core/local_reply.h"
+#include "gateway/routing/params.h"
+#include "gateway/routing/target.h"
+
+namespace obsgate::gateway {
+
+namespace {
+
+namespace http = beast::http;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+constexpr size_t kRelayChunk = 32 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kUpstreamHeaderLimit = 64 * 1024;
+
+auto redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+std::string_view as_view(const beast::flat_buffer& b) {
+  auto d = b.data();
+  return {static_cast<const char*>(d.data()), d.size()};
+}
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+bool is_client_gone(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == http::error::end_of_stream ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+// Everything the access log and the metrics need about one request.
+struct Exchange {
+  Clock::time_point start = Clock::now();
+  std::string request_id;
+  std::string method;
+  std::string path;
+  const RouteRuntime* route = nullptr;
+  const UpstreamRuntime* upstream = nullptr;
+  unsigned status = 0;
+  unsigned upstream_status = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  Clock::duration upstream_time{0};
+  std::string detail;  // "<module>_denied{<reason>}" / "upstream_error{<kind>}"
+};
+
+enum class Step { kOk, kClientGone, kClientBadBody, kBodyTooLarge, kUpstreamFailed };
+
+struct StepResult {
+  Step step = Step::kOk;
+  error_code ec;
+};
+
+template <class Stream>
+class Session {
+ public:
+  Session(Stream& stream, beast::tcp_stream& tcp, const ListenerInfo& listener, Worker& worker)
+      : stream_(stream), tcp_(tcp), listener_(listener), worker_(worker) {
+    error_code ec;
+    auto ep = tcp_.socket().remote_endpoint(ec);
+    client_ip_ = ec ? "unknown" : ep.address().to_string();
+  }
+
+  asio::awaitable<void> run() {
+    worker_.conns().push_front(ConnEntry{[this] {
+                                            error_code ec;
+                                            tcp_.socket().close(ec);
+                                          },
+                                          true});
+    entry_ = worker_.conns().begin();
+    while (co_await one_request()) {
+    }
+    worker_.conns().erase(entry_);
+  }
+
+ private:
+  const config::Config& cfg() const { return *rt_->cfg; }
+
+  // Reads the request head into buf_. Returns the head length, 0 when the connection ended
+  // (quietly or after a local reply).
+  asio::awaitable<size_t> read_head(Exchange& ex) {
+    const auto& limits = cfg().server.limits;
+    const auto& timeouts = cfg().server.timeouts;
+    bool started = buf_.size() > 0;
+    entry_->idle = !started;
+    tcp_.expires_after(started ? timeouts.request_read : timeouts.idle);
+    for (;;) {
+      const size_t end = find_head_end(as_view(buf_));
+      if (end != std::string_view::npos) {
+        if (end > limits.max_header_bytes) {
+          break;
+        }
+        entry_->idle = false;
+        co_return end;
+      }
+      if (buf_.size() >= limits.max_header_bytes) {
+        break;
+      }
+      if (worker_.shared().draining.load(std::memory_order_relaxed) && !started) {
+        co_return 0;
+      }
+      error_code ec;
+      const size_t n = co_await stream_.async_read_some(buf_.prepare(kReadChunk), redirect(ec));
+      if (ec) {
+        if (started && ec == beast::error::timeout) {
+          co_await reply(ex, config::ApiFlavor::kGeneric, 408, "request head not received in time",
+                         "http_denied{head_timeout}", false);
+        }
+        co_return 0;
+      }
+      buf_.commit(n);
+      if (!started) {
+        started = true;
+        entry_->idle = false;
+        ex.start = Clock::now();
+        tcp_.expires_after(timeouts.request_read);
+      }
+    }
+    co_await reply(ex, config::ApiFlavor::kGeneric, 431, "request header fields too large",
+                   "http_denied{header_too_large}", false);
+    co_return 0;
+  }
+
+  asio::awaitable<bool> one_request() {
+    rt_ = worker_.runtime();
+    Exchange ex;
+    const size_t head_len = co_await read_head(ex);
+    if (head_len == 0) {
+      co_return false;
+    }
+    const bool keep = co_await handle(ex, head_len);
+    log(ex);
+    co_return keep && !worker_.shared().draining.load(std::memory_order_relaxed);
+  }
+
+  // Handles one request whose head is in buf_[0, head_len). Returns whether the connection
+  // may carry another request.
+  asio::awaitable<bool> handle(Exchange& ex, size_t head_len) {
+    const auto& server = cfg().server;
+    if (auto bad = screen_raw_head(as_view(buf_).substr(0, head_len)); !bad.empty()) {
+      co_await reply(ex, config::ApiFlavor::kGeneric, 400, "malformed request head",
+                     "http_denied{" + std::string(bad) + "}", false);
+      co_return false;
+    }
+    http::request_parser<http::buffer_body> p;
+    p.header_limit(static_cast<std::uint32_t>(server.limits.max_header_bytes));
+    p.body_limit(server.limits.max_body_bytes);
+    error_code ec;
+    const size_t used = p.put(asio::buffer(buf_.data().data(), head_len), ec);
+    if (ec == http::error::body_limit) {
+      co_await reply(ex, config::ApiFlavor::kGeneric, 413, "request body too large",
+                     "http_denied{body_too_large}", false);
+      co_return false;
+    }
+    if (ec || !p.is_header_done()) {
+      co_await reply(ex, config::ApiFlavor::kGeneric, 400, "malformed request",
+                     "http_denied{malformed_request}", false);
+      co_return false;
+    }
+    buf_.consume(used);
+    auto& req = p.get();
+    ex.method = std::string(req.method_string());
+    if (auto id = req["X-Request-Id"]; valid_request_id(id)) {
+      ex.request_id = std::string(id);
+    } else {
+      ex.request_id = new_request_id();
+    }
+    if (auto bad = check_request_framing(req, req.version(), server.limits.max_header_count);
+        !bad.empty()) {
+      const bool too_many = bad == "too_many_headers";
+      co_await reply(ex, config::ApiFlavor::kGeneric, too_many ? 431 : 400,
+                     too_many ? "too many header fields" : "ambiguous message framing",
+                     "http_denied{" + std::string(bad) + "}", false);
+      co_return false;
+    }
+    const bool has_body = !p.is_done();
+
+    auto target = routing::parse_target(req.target());
+    if (!target.ok()) {
+      ex.path = std::string(req.target().substr(0, 256));
+      co_await reply(ex, config::ApiFlavor::kGeneric, 400, "invalid request target",
+                     "routing_denied{" + target.status().message() + "}", !has_body);
+      co_return !has_body;
+    }
+    ex.path = target->path;
+    rt_->router.match_into(req.method_string(), target->path, match_);
+    if (match_.kind == routing::MatchKind::kNotFound) {
+      co_await reply(ex, config::ApiFlavor::kGeneric, 404, "no route for this path",
+                     "routing_denied{no_route}", !has_body);
+      co_return !has_body;
+    }
+    if (match_.kind == routing::MatchKind::kMethodNotAllowed) {
+      co_await reply(ex, config::ApiFlavor::kGeneric, 405, "method not allowed on this path",
+                     "routing_denied{method_not_allowed}", !has_body, match_.allow);
+      co_return !has_body;
+    }
+    const RouteRuntime& route = rt_->routes[match_.route_index];
+    const UpstreamRuntime& up = rt_->upstreams[route.upstream];
+    ex.route = &route;
+    ex.upstream = &up;
+    const auto flavor = up.cfg->api;
+
+    if (route.cfg->auth != config::AuthMode::kUnsafeNone) {
+      // No identity provider can be configured yet (config validation refuses such routes);
+      // fail closed should one get here.
+      co_await reply(ex, flavor, 401, "authentication required", "authn_denied{no_provider}",
+                     !has_body, {}, "Bearer realm=\"obsgate\"");
+      co_return !has_body;
+    }
+
+    if (!route.cfg->unsafe_any_query_params && target->has_query) {
+      auto params = routing::parse_params(target->raw_query);
+      if (!params.ok()) {
+        co_await reply(ex, flavor, 400, "invalid query string",
+                       "params_denied{" + params.status().message() + "}", !has_body);
+        co_return !has_body;
+      }
+      for (const auto& [k, v] : *params) {
+        if (!std::binary_search(route.allowed_params.begin(), route.allowed_params.end(), k)) {
+          co_await reply(ex, flavor, 400,
+                         "parameter '" + k.substr(0, 64) + "' is not allowed on this endpoint",
+                         "params_denied{not_allowed}", !has_body);
+          co_return !has_body;
+        }
+      }
+    }
+
+    // The forwarded head: normalised path, owned and hop-by-hop headers removed.
+    const bool client_keep_alive = req.keep_alive();
+    const bool client_chunked = p.chunked();
+    const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    remove_hop_by_hop(req);
+    strip_headers(req, up.cfg->strip_request_headers);
+    req.erase(http::field::expect);
+    std::string fwd_target = up.cfg->base_path + target->path;
+    if (target->has_query) {
+      fwd_target += '?';
+      fwd_target += target->raw_query;
+    }
+    req.target(fwd_target);
+    req.version(11);
+    req.set(http::field::host, up.host_header);
+    req.set("X-Request-Id", ex.request_id);
+    set_forwarded(req, client_ip_, listener_.tls);
+    if (client_chunked) {
+      req.chunked(true);
+    }
+    if (expect_continue && has_body) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      tcp_.expires_after(server.timeouts.request_read);
+      co_await http::async_write(stream_, cont, redirect(ec));
+      if (ec) {
+        co_return false;
+      }
+    }
+    co_return co_await forward(ex, p, up, has_body, client_keep_alive);
+  }
+
+  // Sends the request upstream and relays the response. Requests without a body are replayed
+  // once on a fresh connection when a pooled connection turns out to be dead.
+  asio::awaitable<bool> forward(Exchange& ex, http::request_parser<http::buffer_body>& p,
+                                const UpstreamRuntime& up, bool has_body, bool client_keep_alive) {
+    const auto& timeouts = cfg().server.timeouts;
+    const auto flavor = up.cfg->api;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      UpstreamConnPtr conn = worker_.pool().take(up);
+      const bool reused = conn != nullptr;
+      const auto t0 = Clock::now();
+      if (!conn) {
+        ConnectResult cr = co_await connect_upstream(up, timeouts);
+        ex.upstream_time += Clock::now() - t0;
+        if (!cr.conn) {
+          co_return co_await upstream_failed(ex, up, *cr.error, cr.message, has_body);
+        }
+        conn = std::move(cr.conn);
+        up.conn_new->Increment();
+      } else {
+        up.conn_reused->Increment();
+      }
+      StepResult sent = conn->tls() ? co_await send_request(conn->ssl(), *conn, p, ex)
+                                    : co_await send_request(conn->plain(), *conn, p, ex);
+      if (sent.step == Step::kClientGone) {
+        conn->close();
+        co_return false;
+      }
+      if (sent.step == Step::kBodyTooLarge || sent.step == Step::kClientBadBody) {
+        conn->close();
+        const bool big = sent.step == Step::kBodyTooLarge;
+        co_await reply(ex, flavor, big ? 413 : 400,
+                       big ? "request body too large" : "malformed request body",
+                       big ? "http_denied{body_too_large}" : "http_denied{malformed_body}",
+                       false);
+        co_return false;
+      }
+      if (sent.step == Step::kOk) {
+        std::optional<http::response_parser<http::buffer_body>> rp;
+        const auto t1 = Clock::now();
+        error_code ec = conn->tls() ? co_await read_response_head(conn->ssl(), *conn, rp, ex)
+                                    : co_await read_response_head(conn->plain(), *conn, rp, ex);
+        ex.upstream_time += Clock::now() - t1;
+        if (!ec) {
+          const bool keep = conn->tls()
+                                ? co_await relay_response(conn->ssl(), *conn, *rp, p, ex,
+                                                          client_keep_alive)
+                                : co_await relay_response(conn->plain(), *conn, *rp, p, ex,
+                                                          client_keep_alive);
+          if (keep && rp->is_done() && rp->keep_alive() && !ex.detail.size()) {
+            worker_.pool().put(std::move(conn), up);
+          } else {
+            conn->close();
+          }
+          co_return keep;
+        }
+        sent.ec = ec;
+      }
+      conn->close();
+      // A dead pooled connection: safe to replay only if nothing of a body was consumed.
+      if (reused && !has_body && attempt == 0 && sent.ec != beast::error::timeout) {
+        continue;
+      }
+      const auto kind = sent.ec == beast::error::timeout ? UpstreamErrorKind::kResponseTimeout
+                        : (sent.ec == http::error::end_of_stream ||
+                           sent.ec == asio::error::connection_reset ||
+                           sent.ec == asio::error::eof || sent.ec == asio::error::broken_pipe)
+                            ? UpstreamErrorKind::kReset
+                            : UpstreamErrorKind::kProtocol;
+      co_return co_await upstream_failed(ex, up, kind, sent.ec.message(), has_body && !p.is_done());
+    }
+    co_return false;
+  }
+
+  asio::awaitable<bool> upstream_failed(Exchange& ex, const UpstreamRuntime& up,
+                                        UpstreamErrorKind kind, const std::string& message,
+                                        bool body_unread) {
+    up.errors[static_cast<size_t>(kind)]->Increment();
+    log_event("warn", "upstream '" + up.cfg->name + "' " +
+                          std::string(upstream_error_kind_name(kind)) + ": " + message +
+                          " (request_id=" + ex.request_id + ")");
+    const bool timeout =
+        kind == UpstreamErrorKind::kConnectTimeout || kind == UpstreamErrorKind::kResponseTimeout;
+    co_await reply(ex, up.cfg->api, timeout ? 504 : 502,
+                   timeout ? "upstream timed out" : "upstream unavailable",
+                   "upstream_error{" + std::string(upstream_error_kind_name(kind)) + "}",
+                   !body_unread);
+    co_return !body_unread;
+  }
+
+  template <class Up>
+  asio::awaitable<StepResult> send_request(Up& up, UpstreamConn& conn,
+                                           http::request_parser<http::buffer_body>& p,
+                                           Exchange& ex) {
+    const auto& timeouts = cfg().server.timeouts;
+    http::request_serializer<http::buffer_body> sr{p.get()};
+    auto& body = p.get().body();
+    error_code ec;
+    do {
+      if (!p.is_done()) {
+        body.data = chunk();
+        body.size = kRelayChunk;
+        tcp_.expires_after(timeouts.request_read);
+        co_await http::async_read(stream_, buf_, p, redirect(ec));
+        if (ec == http::error::need_buffer) {
+          ec = {};
+        }
+        if (ec == http::error::body_limit) {
+          co_return StepResult{Step::kBodyTooLarge, ec};
+        }
+        if (ec) {
+          co_return StepResult{is_client_gone(ec) ? Step::kClientGone : Step::kClientBadBody, ec};
+        }
+        const size_t n = kRelayChunk - body.size;
+        ex.bytes_in += n;
+        body.size = n;
+        body.data = chunk();
+        body.more = !p.is_done();
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      }
+      conn.tcp().expires_after(timeouts.upstream_response);
+      co_await http::async_write(up, sr, redirect(ec));
+      if (ec == http::error::need_buffer) {
+        ec = {};
+      }
+      if (ec) {
+        co_return StepResult{Step::kUpstreamFailed, ec};
+      }
+    } while (!sr.is_done());
+    co_return StepResult{};
+  }
+
+  template <class Up>
+  asio::awaitable<error_code> read_response_head(
+      Up& up, UpstreamConn& conn, std::optional<http::response_parser<http::buffer_body>>& rp,
+      Exchange& ex) {
+    error_code ec;
+    for (;;) {
+      rp.emplace();
+      rp->body_limit(boost::none);
+      rp->header_limit(kUpstreamHeaderLimit);
+      if (ex.method == "HEAD") {
+        rp->skip(true);
+      }
+      conn.tcp().expires_after(cfg().server.timeouts.upstream_response);
+      co_await http::async_read_header(up, conn.buffer, *rp, redirect(ec));
+      if (ec) {
+        co_return ec;
+      }
+      const unsigned status = rp->get().result_int();
+      if (status == 101) {
+        co_return http::error::bad_version;  // we never ask for an upgrade
+      }
+      if (status >= 200 || status < 100) {
+        co_return error_code{};
+      }
+      // 1xx interim responses are consumed here (we sent no Expect upstream).
+    }
+  }
+
+  // Streams the upstream response to the client. Returns whether the client connection stays
+  // open. Sets ex.detail when the exchange broke mid-stream.
+  template <class Up>
+  asio::awaitable<bool> relay_response(Up& up, UpstreamConn& conn,
+                                       http::response_parser<http::buffer_body>& rp,
+                                       http::request_parser<http::buffer_body>& p, Exchange& ex,
+                                       bool client_keep_alive) {
+    const auto& timeouts = cfg().server.timeouts;
+    auto& res = rp.get();
+    ex.upstream_status = res.result_int();
+    ex.status = ex.upstream_status;
+    const unsigned client_version = p.get().version() == 10 ? 10 : 11;
+    const bool upstream_chunked = rp.chunked();
+    const bool has_length = rp.content_length().has_value();
+    const bool no_body = ex.method == "HEAD" || ex.status == 204 || ex.status == 304 ||
+                         (rp.is_done() && !upstream_chunked);
+    remove_hop_by_hop(res);
+    res.set("X-Request-Id", ex.request_id);
+    res.version(client_version);
+    bool keep = client_keep_alive && !worker_.shared().draining.load(std::memory_order_relaxed);
+    if (!no_body && !has_length) {
+      // Chunked or close-delimited upstream body: re-chunk for HTTP/1.1 clients; HTTP/1.0
+      // clients get a close-delimited body.
+      if (client_version == 11) {
+        res.chunked(true);
+      } else {
+        keep = false;
+      }
+    }
+    res.keep_alive(keep);
+
+    http::response_serializer<http::buffer_body> sr{res};
+    auto& body = res.body();
+    error_code ec;
+    do {
+      if (!rp.is_done()) {
+        body.data = chunk();
+        body.size = kRelayChunk;
+        conn.tcp().expires_after(timeouts.upstream_response);
+        const auto t0 = Clock::now();
+        co_await http::async_read(up, conn.buffer, rp, redirect(ec));
+        ex.upstream_time += Clock::now() - t0;
+        if (ec == http::error::need_buffer) {
+          ec = {};
+        }
+        if (ec) {
+          // The status line is already on its way: the only honest signal left is to cut
+          // the client connection so it sees a truncated body.
+          const auto kind = ec == beast::error::timeout ? UpstreamErrorKind::kResponseTimeout
+                                                        : UpstreamErrorKind::kReset;
+          ex.upstream->errors[static_cast<size_t>(kind)]->Increment();
+          ex.detail = "upstream_error{" + std::string(upstream_error_kind_name(kind)) + "}";
+          log_event("warn", "upstream '" + ex.upstream->cfg->name + "' failed mid-response: " +
+                                ec.message() + " (request_id=" + ex.request_id + ")");
+          co_return false;
+        }
+        const size_t n = kRelayChunk - body.size;
+        ex.bytes_out += n;
+        body.size = n;
+        body.data = chunk();
+        body.more = !rp.is_done();
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      }
+      tcp_.expires_after(timeouts.request_read);
+      co_await http::async_write(stream_, sr, redirect(ec));
+      if (ec == http::error::need_buffer) {
+        ec = {};
+      }
+      if (ec) {
+        ex.detail = "downstream_error{write_failed}";
+        co_return false;
+      }
+    } while (!sr.is_done());
+    co_return keep;
+  }
+
+  asio::awaitable<void> reply(Exchange& ex, config::ApiFlavor flavor, unsigned status,
+                              std::string_view message, std::string detail, bool keep_alive,
+                              std::string_view allow = {}, std::string_view www_authenticate = {}) {
+    const bool expose = rt_ ? cfg().server.expose_error_reasons : true;
+    LocalReply lr = make_local_reply(flavor, status, message, detail, expose);
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, lr.content_type);
+    if (ex.request_id.empty()) {
+      ex.request_id = new_request_id();
+    }
+    res.set("X-Request-Id", ex.request_id);
+    if (!allow.empty()) {
+      res.set(http::field::allow, allow);
+    }
+    if (!www_authenticate.empty()) {
+      res.set(http::field::www_authenticate, www_authenticate);
+    }
+    const bool keep = keep_alive && !worker_.shared().draining.load(std::memory_order_relaxed);
+    res.keep_alive(keep);
+    res.body() = std::move(lr.body);
+    res.prepare_payload();
+    ex.status = status;
+    ex.bytes_out += res.body().size();
+    worker_.shared().metrics->local_replies.Add({{"reason", detail}}).Increment();
+    ex.detail = std::move(detail);
+    error_code ec;
+    tcp_.expires_after(rt_ ? cfg().server.timeouts.request_read : std::chrono::seconds(10));
+    co_await http::async_write(stream_, res, redirect(ec));
+  }
+
+  void log(const Exchange& ex) {
+    const auto end = Clock::now();
+    const auto total = end - ex.start;
+    const auto& m = *worker_.shared().metrics;
+    const std::string route = ex.route ? ex.route->cfg->name : "none";
+    if (ex.route) {
+      ex.route->total->Observe(seconds(total));
+      ex.route->upstream_time->Observe(seconds(ex.upstream_time));
+      ex.route->gateway->Observe(seconds(total - ex.upstream_time));
+    }
+    const bool known_method = ex.method == "GET" || ex.method == "POST" || ex.method == "HEAD" ||
+                              ex.method == "PUT" || ex.method == "DELETE" ||
+                              ex.method == "PATCH" || ex.method == "OPTIONS";
+    m.requests
+        .Add({{"route", route},
+              {"method", known_method ? ex.method : "other"},
+              {"code", std::to_string(ex.status)}})
+        .Increment();
+    auto& sink = worker_.shared().access_log;
+    if (!sink || !sink->enabled()) {
+      return;
+    }
+    JsonLine line;
+    line.str("time", utc_timestamp_now())
+        .str("request_id", ex.request_id)
+        .str("listener", listener_.name)
+        .str("remote", client_ip_)
+        .null("principal")
+        .str("route", route)
+        .str("method", ex.method)
+        .str("path", ex.path)
+        .num("status", ex.status)
+        .num("bytes_in", static_cast<long long>(ex.bytes_in))
+        .num("bytes_out", static_cast<long long>(ex.bytes_out));
+    if (ex.upstream) {
+      line.str("upstream", ex.upstream->cfg->name);
+    }
+    if (ex.upstream_status != 0) {
+      line.num("upstream_status", ex.upstream_status);
+    }
+    line.dbl("duration_s", seconds(total)).dbl("upstream_s", seconds(ex.upstream_time));
+    if (!ex.detail.empty()) {
+      line.str("detail", ex.detail);
+    }
+    sink->write(line.finish());
+  }
+
+  char* chunk() {
+    if (!chunk_) {
+      chunk_ = std::make_unique<char[]>(kRelayChunk);
+    }
+    return chunk_.get();
+  }
+
+  Stream& stream_;
+  beast::tcp_stream& tcp_;
+  const ListenerInfo& listener_;
+  Worker& worker_;
+  std::string client_ip_;
+  RuntimePtr rt_;
+  beast::flat_buffer buf_;
+  routing::Match match_;
+  std::unique_ptr<char[]> chunk_;
+  std::list<ConnEntry>::iterator entry_;
+};
+
+struct OpenGauge {
+  OpenGauge(const ListenerInfo& l, Shared& s) : l_(l), s_(s) {
+    l_.open->Increment();
+    s_.open_connections.fetch_add(1);
+  }
+  ~OpenGauge() {
+    l_.open->Decrement();
+    s_.open_connections.fetch_sub(1);
+  }
+  OpenGauge(const OpenGauge&) = delete;
+  OpenGauge& operator=(const OpenGauge&) = delete;
+  const ListenerInfo& l_;
+  Shared& s_;
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_plain(asio::ip::tcp::socket socket, const ListenerInfo& listener,
+                                  Worker& worker) {
+  OpenGauge gauge(listener, worker.shared());
+  error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(socket));
+  Session<beast::tcp_stream> s(stream, stream, listener, worker);
+  co_await s.run();
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+asio::awaitable<void> serve_tls(asio::ip::tcp::socket socket, asio::ssl::context& ctx,
+                                const ListenerInfo& listener, Worker& worker) {
+  OpenGauge gauge(listener, worker.shared());
+  error_code ec;
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), ctx);
+  beast::get_lowest_layer(stream).expires_after(
+      worker.runtime()->cfg->server.timeouts.request_read);
+  co_await stream.async_handshake(asio::ssl::stream_base::server, redirect(ec));
+  if (ec) {
+    co_return;
+  }
+  Session<beast::ssl_stream<beast::tcp_stream>> s(stream, beast::get_lowest_layer(stream),
+                                                  listener, worker);
+  co_await s.run();
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(redirect(ec));
+  beast::get_lowest_layer(stream).close();
+}
+
+}  // namespace obsgate::gateway
