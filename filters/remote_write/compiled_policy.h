@@ -4,6 +4,8 @@
 
 #include <re2/re2.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,8 +35,15 @@ struct Enforcer::Impl {
   WritePolicy policy;
   std::vector<std::vector<CompiledMatcher>> rules;  // OR of ANDs
   std::vector<std::string> forbidden;               // sorted, unique
+  std::array<uint64_t, 4> forbidden_first{};         // bitset of first bytes of `forbidden`
   std::string stamp;                                 // encoded TimeSeries field 1: the tenant Label
   std::string scope_text;                            // rules rendered for violation details
+
+  // A cheap prefilter before the binary search: can `name` be a forbidden label at all?
+  [[nodiscard]] bool maybe_forbidden(std::string_view name) const {
+    const auto c = static_cast<uint8_t>(name[0]);
+    return (forbidden_first[c >> 6] >> (c & 63) & 1) != 0;
+  }
 
   // Does the (sorted) label set, with the tenant label stamped when absent, satisfy a rule?
   [[nodiscard]] bool in_scope(const std::vector<LabelRef>& labels) const;

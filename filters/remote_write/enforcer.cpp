@@ -53,6 +53,22 @@ Parse parse_label(std::string_view bytes, LabelRef& out) {
   return Parse::kOk;
 }
 
+// The encoding every sender uses: name (tag 0x0a), then value (tag 0x12), lengths < 128.
+inline bool parse_label_fast(std::string_view b, LabelRef& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  const size_t size = b.size();
+  if (size < 4 || p[0] != 0x0a || p[1] >= 0x80) {
+    return false;
+  }
+  const size_t n = p[1];
+  if (n + 4 > size || p[n + 2] != 0x12 || p[n + 3] >= 0x80 || n + 4 + p[n + 3] != size) {
+    return false;
+  }
+  out.name = b.substr(2, n);
+  out.value = b.substr(n + 4);
+  return true;
+}
+
 Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
   s.labels.clear();
   s.counts = Counts{1, 0, 0, 0};
@@ -72,13 +88,15 @@ Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
     switch (field) {
       case 1: {
         LabelRef l;
-        if (parse_label(sub, l) != Parse::kOk) {
+        if (!parse_label_fast(sub, l) && parse_label(sub, l) != Parse::kOk) {
           error = "bad Label";
           return Parse::kMalformed;
         }
         l.begin = begin;
         l.end = static_cast<uint32_t>(r.offset());
-        if (s.bad.empty() && (!wire::valid_utf8(l.name) || !wire::valid_utf8(l.value))) {
+        // An all-ASCII Label message (tags, short lengths, text) holds valid UTF-8 strings.
+        if (s.bad.empty() && !wire::is_ascii(sub) &&
+            (!wire::valid_utf8(l.name) || !wire::valid_utf8(l.value))) {
           s.bad = "label is not valid UTF-8";
         }
         s.labels.push_back(l);
@@ -106,6 +124,15 @@ Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
     }
   }
   return Parse::kOk;
+}
+
+// Byte-wise three-way compare (as std::string_view::compare), deciding on the first byte
+// without a call to memcmp when it differs, which it usually does between label names.
+inline int compare(std::string_view a, std::string_view b) {
+  if (!a.empty() && !b.empty() && a[0] != b[0]) {
+    return static_cast<uint8_t>(a[0]) < static_cast<uint8_t>(b[0]) ? -1 : 1;
+  }
+  return a.compare(b);
 }
 
 std::string quoted(std::string_view s) {
@@ -146,12 +173,13 @@ Verdict judge(const Enforcer::Impl& p, const Series& s) {
   const LabelRef* tenant = nullptr;
   bool insert_found = false;
   v.insert_at = ls.empty() ? 0 : ls.back().end;
+  const LabelRef* forbidden = nullptr;
   for (size_t i = 0; i < ls.size(); ++i) {
     const LabelRef& l = ls[i];
     if (l.name.empty()) {
       return fail(Reason::kInvalidLabels, "empty label name");
     }
-    if (i > 0 && !(ls[i - 1].name < l.name)) {
+    if (i > 0 && compare(ls[i - 1].name, l.name) >= 0) {
       return fail(Reason::kInvalidLabels,
                   ls[i - 1].name == l.name ? "duplicate label name " + quoted(l.name)
                                            : "labels not sorted by name: " + quoted(l.name) +
@@ -168,13 +196,18 @@ Verdict judge(const Enforcer::Impl& p, const Series& s) {
     if (l.name == kMetricName) {
       metric = l.value;
     }
-    if (!pol.tenant_label.empty()) {
-      if (l.name == pol.tenant_label) {
+    if (!insert_found && !pol.tenant_label.empty()) {
+      const int c = compare(pol.tenant_label, l.name);
+      if (c == 0) {
         tenant = &l;
-      } else if (!insert_found && pol.tenant_label < l.name) {
-        insert_found = true;
+      } else if (c < 0) {
+        insert_found = true;  // labels are sorted: no later label can be the tenant label
         v.insert_at = l.begin;
       }
+    }
+    if (forbidden == nullptr && p.maybe_forbidden(l.name) &&
+        std::binary_search(p.forbidden.begin(), p.forbidden.end(), l.name)) {
+      forbidden = &l;
     }
   }
   v.stamp = !pol.tenant_label.empty() && tenant == nullptr;
@@ -189,12 +222,8 @@ Verdict judge(const Enforcer::Impl& p, const Series& s) {
     return fail(Reason::kTenantMismatch, "label " + quoted(pol.tenant_label) + " must be " +
                                              quoted(pol.tenant_value));
   }
-  if (!p.forbidden.empty()) {
-    for (const LabelRef& l : ls) {
-      if (std::binary_search(p.forbidden.begin(), p.forbidden.end(), l.name)) {
-        return fail(Reason::kForbiddenLabel, "label " + quoted(l.name) + " is forbidden");
-      }
-    }
+  if (forbidden != nullptr) {
+    return fail(Reason::kForbiddenLabel, "label " + quoted(forbidden->name) + " is forbidden");
   }
   if (pol.schema) {
     const std::vector<std::string>* entry = pol.schema->resolve(metric);

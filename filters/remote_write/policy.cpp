@@ -153,6 +153,10 @@ Result<std::shared_ptr<const Enforcer::Impl>> compile_policy(WritePolicy policy)
   std::sort(impl->forbidden.begin(), impl->forbidden.end());
   impl->forbidden.erase(std::unique(impl->forbidden.begin(), impl->forbidden.end()),
                         impl->forbidden.end());
+  for (const std::string& f : impl->forbidden) {
+    const auto c = static_cast<uint8_t>(f[0]);
+    impl->forbidden_first[c >> 6] |= uint64_t{1} << (c & 63);
+  }
 
   for (size_t i = 0; i < policy.write_scope.size(); ++i) {
     const filters::Rule& rule = policy.write_scope[i];

@@ -120,6 +120,21 @@ inline void put_len_field(std::string& out, uint32_t field, std::string_view byt
   out.append(bytes);
 }
 
+inline bool is_ascii(std::string_view s) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  size_t n = s.size();
+  uint64_t acc = 0;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc |= w;
+  }
+  for (; n > 0; --n, ++p) {
+    acc |= *p;
+  }
+  return (acc & 0x8080808080808080ull) == 0;
+}
+
 // Strict UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), as libprotobuf checks
 // proto3 strings. ASCII runs are checked eight bytes at a time.
 inline bool valid_utf8(std::string_view s) {
