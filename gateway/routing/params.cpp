@@ -1,6 +1,7 @@
 #include "gateway/routing/params.h"
 
 #include <algorithm>
+#include <array>
 
 #include "gateway/routing/pct.h"
 
@@ -9,35 +10,56 @@ namespace {
 
 Status fail(std::string_view reason) { return Status::invalid_argument(std::string(reason)); }
 
+// Bytes the decoder must look at; runs of other bytes are copied in one append.
+constexpr std::array<bool, 256> make_decode_special() {
+  std::array<bool, 256> t{};
+  t['+'] = t['%'] = t['\0'] = t[';'] = true;
+  return t;
+}
+
+constexpr std::array<bool, 256> kDecodeSpecial = make_decode_special();
+
 // Decodes one key or value ('+' and escapes) into out.
 Status decode_component(std::string_view in, std::string& out) {
   out.clear();
   out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
+  size_t i = 0;
+  while (i < in.size()) {
+    size_t run = i;
+    while (run < in.size() && !kDecodeSpecial[static_cast<unsigned char>(in[run])]) {
+      ++run;
+    }
+    out.append(in.data() + i, run - i);
+    i = run;
+    if (i == in.size()) {
+      break;
+    }
     const char c = in[i];
     if (c == '+') {
       out.push_back(' ');
-    } else if (c == '%') {
-      if (in.size() - i < 3) {
-        return fail(reason::kParamsInvalidEscape);
-      }
-      const int hi = pct::hex_value(static_cast<unsigned char>(in[i + 1]));
-      const int lo = pct::hex_value(static_cast<unsigned char>(in[i + 2]));
-      if (hi < 0 || lo < 0) {
-        return fail(reason::kParamsInvalidEscape);
-      }
-      if (hi == 0 && lo == 0) {
-        return fail(reason::kParamsNul);
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '\0') {
-      return fail(reason::kParamsNul);
-    } else if (c == ';') {
-      return fail(reason::kParamsSemicolon);
-    } else {
-      out.push_back(c);
+      ++i;
+      continue;
     }
+    if (c == '\0') {
+      return fail(reason::kParamsNul);
+    }
+    if (c == ';') {
+      return fail(reason::kParamsSemicolon);
+    }
+    // c == '%'
+    if (in.size() - i < 3) {
+      return fail(reason::kParamsInvalidEscape);
+    }
+    const int hi = pct::hex_value(static_cast<unsigned char>(in[i + 1]));
+    const int lo = pct::hex_value(static_cast<unsigned char>(in[i + 2]));
+    if (hi < 0 || lo < 0) {
+      return fail(reason::kParamsInvalidEscape);
+    }
+    if (hi == 0 && lo == 0) {
+      return fail(reason::kParamsNul);
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
   return Status();
 }
@@ -161,6 +183,8 @@ std::optional<std::string_view> Params::first(std::string_view key) const {
 
 Result<Params> parse_params(std::string_view in, size_t max_pairs) {
   std::vector<Params::Entry> entries;
+  entries.reserve(std::min<size_t>(
+      max_pairs, static_cast<size_t>(std::count(in.begin(), in.end(), '&')) + 1));
   size_t pos = 0;
   while (pos <= in.size()) {
     size_t amp = in.find('&', pos);

@@ -52,6 +52,12 @@
 
 namespace obsgate::routing {
 
+// Access-log reason tokens for the two denials (same style as target.h's).
+namespace reason {
+inline constexpr std::string_view kRouteNotFound = "route_not_found";
+inline constexpr std::string_view kRouteMethodNotAllowed = "route_method_not_allowed";
+}  // namespace reason
+
 inline constexpr size_t kMaxPathParams = 8;
 inline constexpr size_t kMaxSegments = 32;
 

@@ -250,6 +250,17 @@ Result<std::string> normalise_path(std::string_view path) {
   return out;
 }
 
+std::string to_target(const RequestTarget& target) {
+  std::string out;
+  out.reserve(target.path.size() + target.raw_query.size() + 1);
+  out += target.path;
+  if (target.has_query) {
+    out += '?';
+    out += target.raw_query;
+  }
+  return out;
+}
+
 Result<RequestTarget> parse_target(std::string_view target) {
   if (target.empty()) {
     return fail(reason::kTargetEmpty);

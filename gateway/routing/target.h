@@ -80,6 +80,10 @@ struct RequestTarget {
 // Example: parse_target("//api//v1/./query?query=up") -> {"/api/v1/query", "query=up", true}.
 Result<RequestTarget> parse_target(std::string_view target);
 
+// The request-target to forward upstream: path, then "?" and raw_query if has_query.
+// Example: to_target({"/api/v1/query", "query=up", true}) -> "/api/v1/query?query=up".
+std::string to_target(const RequestTarget& target);
+
 // Normalises a path component alone (no query, no fragment) by the rules above.
 Result<std::string> normalise_path(std::string_view path);
 

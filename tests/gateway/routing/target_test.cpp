@@ -11,6 +11,7 @@ using obsgate::Result;
 using obsgate::routing::normalise_path;
 using obsgate::routing::parse_target;
 using obsgate::routing::RequestTarget;
+using obsgate::routing::to_target;
 namespace reason = obsgate::routing::reason;
 
 namespace {
@@ -209,4 +210,24 @@ TEST_CASE("normalise_path alone rejects non-paths and encodes ? and #") {
   auto r = normalise_path("/a?b#c");
   REQUIRE(r.ok());
   CHECK(*r == "/a%3Fb%23c");
+}
+
+TEST_CASE("to_target rebuilds what is forwarded") {
+  struct T {
+    const char* in;
+    const char* want;
+  };
+  const T cases[] = {
+      {"/a", "/a"},
+      {"/a?", "/a?"},
+      {"//a/./b/..?x=1&y", "/a/?x=1&y"},
+      {"/%7e?q=%7e", "/~?q=%7e"},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.in) {
+      auto t = parse_target(c.in);
+      REQUIRE(t.ok());
+      CHECK(to_target(*t) == c.want);
+    }
+  }
 }
