@@ -4,8 +4,10 @@
 // so the reported time is ns per request.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -13,9 +15,30 @@
 #include "gateway/routing/router.h"
 #include "gateway/routing/target.h"
 
+// Counts heap allocations so the benchmarks can report allocs/op (the match path claims none
+// beyond long parameter values and 405 replies).
+namespace {
+std::atomic<size_t> g_allocs{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) {
+    return p;
+  }
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
 namespace {
 
 using obsgate::routing::Match;
+
+void report_allocs(benchmark::State& state, size_t before) {
+  state.counters["allocs/op"] = benchmark::Counter(
+      static_cast<double>(g_allocs.load() - before) / static_cast<double>(state.iterations()));
+}
 using obsgate::routing::RouteSpec;
 using obsgate::routing::Router;
 
@@ -130,10 +153,12 @@ const Router& router() {
 void BM_ParseTarget(benchmark::State& state) {
   const auto ts = targets();
   size_t i = 0;
+  const size_t before = g_allocs.load();
   for (auto _ : state) {
     auto t = obsgate::routing::parse_target(ts[i++ % ts.size()]);
     benchmark::DoNotOptimize(t);
   }
+  report_allocs(state, before);
 }
 BENCHMARK(BM_ParseTarget);
 
@@ -145,10 +170,12 @@ void BM_Match(benchmark::State& state) {
   const Router& r = router();
   Match m;
   size_t i = 0;
+  const size_t before = g_allocs.load();
   for (auto _ : state) {
     r.match_into("GET", paths[i++ % paths.size()], m);
     benchmark::DoNotOptimize(m);
   }
+  report_allocs(state, before);
 }
 BENCHMARK(BM_Match);
 
@@ -157,11 +184,13 @@ void BM_ParseAndMatch(benchmark::State& state) {
   const auto ts = targets();
   const Router& r = router();
   size_t i = 0;
+  const size_t before = g_allocs.load();
   for (auto _ : state) {
     auto t = obsgate::routing::parse_target(ts[i++ % ts.size()]);
     Match m = r.match("GET", t->path);
     benchmark::DoNotOptimize(m);
   }
+  report_allocs(state, before);
 }
 BENCHMARK(BM_ParseAndMatch);
 
@@ -169,10 +198,12 @@ void BM_ParseParams(benchmark::State& state) {
   const std::string q =
       "query=sum(rate(http_requests_total%7Bjob%3D%22api%22%7D%5B5m%5D))"
       "&start=1700000000&end=1700003600&step=15";
+  const size_t before = g_allocs.load();
   for (auto _ : state) {
     auto p = obsgate::routing::parse_params(q);
     benchmark::DoNotOptimize(p);
   }
+  report_allocs(state, before);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * q.size()));
 }
 BENCHMARK(BM_ParseParams);
