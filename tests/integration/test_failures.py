@@ -1,0 +1,142 @@
+"""Upstream failures and client disconnects: honest error replies, no hangs, no leaks."""
+
+import socket
+import struct
+import time
+import unittest
+
+from harness import Behaviour, GatewayTestCase, RawConn, base_config, free_port, prom_routes
+from harness import wait_for
+
+UPSTREAM_RESPONSE_TIMEOUT = 1.5
+
+
+def get(target):
+    return ("GET %s HTTP/1.1\r\nHost: gw.test\r\n\r\n" % target).encode()
+
+
+class FailuresTest(GatewayTestCase):
+    def make_config(self, up):
+        self.dead_port = free_port()  # nothing listens here
+        ups = [{"name": "prom", "url": up.url, "api": "prometheus"},
+               {"name": "down", "url": "http://127.0.0.1:%d" % self.dead_port,
+                "api": "prometheus"}]
+        routes = prom_routes() + [
+            {"name": "down", "methods": ["GET", "POST"], "path": "/down", "upstream": "down",
+             "auth": "unsafe_none"},
+            {"name": "garbage", "methods": ["GET"], "path": "/garbage", "upstream": "prom",
+             "auth": "unsafe_none"}]
+        return base_config(free_port(), free_port(), ups, routes,
+                           timeouts={"upstream_response": "%dms" % (UPSTREAM_RESPONSE_TIMEOUT
+                                                                    * 1000)})
+
+    def still_serving(self):
+        status, _, _ = self.gw.request("GET", "/api/v1/query?query=up")
+        self.assertEqual(status, 200)
+
+    def test_upstream_down_502_prometheus_json(self):
+        c = RawConn(self.gw.port)
+        try:
+            c.send(b"GET /down HTTP/1.1\r\nHost: gw.test\r\nX-Request-Id: it-down-1\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 502)
+            self.assertEqual(r.header("Content-Type"), "application/json")
+            j = r.json()
+            self.assertEqual(j["status"], "error")
+            self.assertEqual(j["errorType"], "unavailable")
+            self.assertEqual(j["reason"], "upstream_error{connect}")
+            self.assertEqual(r.header("X-Request-Id"), "it-down-1")
+            # A request without a body keeps the client connection usable.
+            c.send(get("/api/v1/query?query=up"))
+            self.assertEqual(c.read_response().status, 200)
+        finally:
+            c.close()
+        log = wait_for(lambda: [l for l in self.gw.stderr().splitlines()
+                                if "upstream 'down' connect" in l and "it-down-1" in l],
+                       what="an upstream error log line")
+        self.assertIn('"level":"warn"', log[0])
+        self.assertEqual(self.gw.metric("obsgate_upstream_errors_total", upstream="down",
+                                        kind="connect"), 1)
+        e = self.gw.wait_access_log(lambda e: e.get("request_id") == "it-down-1")[0]
+        self.assertEqual(e["status"], 502)
+        self.assertEqual(e["detail"], "upstream_error{connect}")
+
+    def test_upstream_slow_504_timeout(self):
+        self.up.on("/slow", Behaviour.sleep(UPSTREAM_RESPONSE_TIMEOUT * 3))
+        t0 = time.monotonic()
+        status, headers, body = self.gw.request("GET", "/slow")
+        elapsed = time.monotonic() - t0
+        self.assertEqual(status, 504)
+        self.assertIn(b'"errorType":"timeout"', body)
+        self.assertIn(b'"status":"error"', body)
+        self.assertGreaterEqual(elapsed, UPSTREAM_RESPONSE_TIMEOUT * 0.9)
+        self.assertLess(elapsed, UPSTREAM_RESPONSE_TIMEOUT * 3)
+        self.assertEqual(len(self.up.requests("/slow")), 1)  # it did reach the upstream
+        # The timed-out request is not replayed.
+        time.sleep(0.2)
+        self.assertEqual(len(self.up.requests("/slow", complete_only=False)), 1)
+        self.assertEqual(self.gw.metric("obsgate_upstream_errors_total", upstream="prom",
+                                        kind="response_timeout"), 1)
+        self.still_serving()
+
+    def test_upstream_garbage_502(self):
+        self.up.on("/garbage", Behaviour.raw(b"HTTP/1.1 ABC nonsense\r\n\r\n"))
+        status, _, body = self.gw.request("GET", "/garbage")
+        self.assertEqual(status, 502)
+        self.assertIn(b'"errorType":"unavailable"', body)
+        self.still_serving()
+
+    def check_truncated(self, chunked):
+        self.up.on("/die", Behaviour.die(after=100000, declared=1000000, chunked=chunked))
+        c = RawConn(self.gw.port, timeout=10)
+        try:
+            c.send(b"GET /die HTTP/1.1\r\nHost: gw.test\r\nX-Request-Id: it-die\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            self.assertFalse(r.complete, "a cut upstream body was delivered as complete")
+            self.assertLessEqual(len(r.body), 100000)
+            if not chunked:
+                self.assertEqual(r.header("Content-Length"), "1000000")
+            self.assertTrue(c.closed_by_peer(5), "client connection left open")
+        finally:
+            c.close()
+        e = self.gw.wait_access_log(lambda e: e.get("request_id") == "it-die")[0]
+        self.assertEqual(e["detail"], "upstream_error{reset}")
+        self.assertEqual(self.gw.metric("obsgate_upstream_errors_total", upstream="prom",
+                                        kind="reset"), 1)
+        self.still_serving()
+
+    def test_upstream_dies_mid_response_content_length(self):
+        self.check_truncated(chunked=False)
+
+    def test_upstream_dies_mid_response_chunked(self):
+        self.check_truncated(chunked=True)
+
+    def test_client_disconnect_mid_stream_closes_upstream(self):
+        self.up.on("/big", Behaviour.stream(2 * 1000 * 1000 * 1000))
+        c = RawConn(self.gw.port, timeout=10)
+        c.send(b"GET /big HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+        got = 0
+        while got < 4 * 1024 * 1024:
+            data = c.sock.recv(1 << 20)
+            self.assertTrue(data, "stream ended early")
+            got += len(data)
+        conns = self.up.connections()
+        self.assertEqual(len(conns), 1)
+        self.assertIsNone(conns[0].send_error)
+        # Abort: close with unread data (and linger 0) so the gateway sees a reset.
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        closed_at = time.monotonic()
+        c.close()
+        info = wait_for(lambda: conns[0].send_error_time and conns[0], timeout=5,
+                        what="the upstream to see its connection closed")
+        self.assertIn(info.send_error, ("BrokenPipeError", "ConnectionResetError"))
+        print("\n[failures] upstream saw %s %.3fs after the client went away"
+              % (info.send_error, info.send_error_time - closed_at))
+        self.still_serving()
+        wait_for(lambda: self.gw.metric("obsgate_open_connections", listener="public") == 0,
+                 what="open connections back to 0")
+
+
+if __name__ == "__main__":
+    unittest.main()

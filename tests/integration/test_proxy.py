@@ -1,0 +1,301 @@
+"""Pass-through behaviour of the core gateway: what the client gets and what the upstream saw."""
+
+import hashlib
+import json
+import re
+import unittest
+
+from harness import Behaviour, GatewayTestCase, RawConn, base_config, free_port, prom_routes
+from harness import raw_request, wait_for
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def req(method, target, headers=(), body=b""):
+    """A well-formed HTTP/1.1 request as bytes."""
+    lines = ["%s %s HTTP/1.1" % (method, target), "Host: gw.test"]
+    lines += ["%s: %s" % h for h in headers]
+    if body:
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class ProxyTest(GatewayTestCase):
+    def make_config(self, up):
+        ups = [{"name": "prom", "url": up.url, "api": "prometheus"},
+               {"name": "custom", "url": up.url + "/base", "api": "generic",
+                "strip_request_headers": ["X-Secret-Header", "X-Other-Secret"]}]
+        routes = prom_routes() + [
+            {"name": "custom", "methods": ["GET"], "path": "/custom/echo", "upstream": "custom",
+             "auth": "unsafe_none"}]
+        return base_config(free_port(), free_port(), ups, routes)
+
+    def only_request(self, path=None):
+        recs = self.up.requests(path)
+        self.assertEqual(len(recs), 1, "upstream saw %r" % recs)
+        return recs[0]
+
+    def assert_upstream_saw_nothing(self):
+        self.assertEqual(self.up.requests(complete_only=False), [])
+        self.assertEqual(sum(c.bytes_in for c in self.up.connections()), 0)
+
+    # -- plain pass-through
+
+    def test_get_passes_through(self):
+        status, headers, body = self.gw.request("GET", "/api/v1/query?query=up&time=17")
+        self.assertEqual(status, 200)
+        echoed = json.loads(body)
+        self.assertEqual(echoed["target"], "/api/v1/query?query=up&time=17")
+        rec = self.only_request("/api/v1/query")
+        self.assertEqual(rec.method, "GET")
+        self.assertEqual(rec.target, "/api/v1/query?query=up&time=17")
+        self.assertEqual(rec.version, "HTTP/1.1")
+        self.assertEqual(rec.header("Host"), "127.0.0.1:%d" % self.up.port)
+        self.assertEqual(rec.body_len, 0)
+
+    def test_post_body_passes_through(self):
+        body = b"query=sum(rate(http_requests_total[5m]))&time=1700000000"
+        status, _, data = self.gw.request(
+            "POST", "/api/v1/query", body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        rec = self.only_request("/api/v1/query")
+        self.assertEqual(rec.method, "POST")
+        self.assertEqual(rec.body_len, len(body))
+        self.assertEqual(rec.body_sha256, hashlib.sha256(body).hexdigest())
+        self.assertEqual(rec.header("Content-Type"), "application/x-www-form-urlencoded")
+        self.assertEqual(json.loads(data)["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_base_path_is_prepended(self):
+        status, _, _ = self.gw.request("GET", "/custom/echo")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.only_request().target, "/base/custom/echo")
+
+    # -- headers
+
+    def test_hop_by_hop_headers_removed_both_ways(self):
+        self.up.on("/api/v1/query", Behaviour.echo(headers=[
+            ("Connection", "X-Up-Hop"), ("X-Up-Hop", "1"), ("Keep-Alive", "timeout=5"),
+            ("X-Up-Kept", "yes")]))
+        r = raw_request(self.gw.port, req("GET", "/api/v1/query?query=up", [
+            ("Connection", "keep-alive, X-Hop-Custom"), ("X-Hop-Custom", "secret"),
+            ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Upgrade", "h2c"),
+            ("Proxy-Connection", "keep-alive"), ("X-Kept", "yes")]))
+        self.assertIsNotNone(r)
+        self.assertEqual(r.status, 200)
+        rec = self.only_request("/api/v1/query")
+        for h in ("Connection", "X-Hop-Custom", "Keep-Alive", "TE", "Upgrade",
+                  "Proxy-Connection"):
+            self.assertIsNone(rec.header(h), "%s reached the upstream" % h)
+        self.assertEqual(rec.header("X-Kept"), "yes")
+        self.assertIsNone(r.header("X-Up-Hop"))
+        self.assertIsNone(r.header("Keep-Alive"))
+        self.assertNotIn("x-up-hop", (r.header("Connection") or "").lower())
+        self.assertEqual(r.header("X-Up-Kept"), "yes")
+
+    def test_forwarded_headers_set(self):
+        self.gw.request("GET", "/api/v1/query?query=a", headers={"X-Forwarded-Proto": "https"})
+        self.gw.request("GET", "/api/v1/query?query=b", headers={"X-Forwarded-For": "10.1.2.3"})
+        recs = self.up.requests("/api/v1/query")
+        self.assertEqual(len(recs), 2)
+        self.assertEqual(recs[0].header("X-Forwarded-For"), "127.0.0.1")
+        self.assertEqual(recs[0].header("X-Forwarded-Proto"), "http")  # the client's is replaced
+        self.assertEqual(recs[1].header("X-Forwarded-For"), "10.1.2.3, 127.0.0.1")
+        self.assertEqual(len(recs[1].header_all("X-Forwarded-For")), 1)
+        self.assertEqual(recs[1].header("X-Forwarded-Proto"), "http")
+
+    def test_request_id_generated_when_absent(self):
+        status, headers, _ = self.gw.request("GET", "/api/v1/query?query=up")
+        self.assertEqual(status, 200)
+        rec = self.only_request()
+        rid = rec.header("X-Request-Id")
+        self.assertRegex(rid or "", HEX32)
+        self.assertEqual(headers.get("x-request-id"), rid)
+        # A second request gets a different id.
+        self.gw.request("GET", "/api/v1/query?query=up")
+        self.assertNotEqual(self.up.requests()[1].header("X-Request-Id"), rid)
+
+    def test_request_id_propagated_when_valid_replaced_when_not(self):
+        cases = [("valid", "req-ABC_123.x:y", True), ("space", "bad id", False),
+                 ("too_long", "a" * 129, False), ("max_len", "b" * 128, True),
+                 ("semicolon", "a;b", False)]
+        for name, rid, keep in cases:
+            with self.subTest(name):
+                self.up.reset()
+                r = raw_request(self.gw.port, req("GET", "/api/v1/query?query=up",
+                                                  [("X-Request-Id", rid)]))
+                self.assertEqual(r.status, 200)
+                seen = self.only_request().header("X-Request-Id")
+                if keep:
+                    self.assertEqual(seen, rid)
+                else:
+                    self.assertRegex(seen, HEX32)
+                self.assertEqual(r.header("X-Request-Id"), seen)
+
+    def test_owned_headers_stripped_by_default(self):
+        owned = [("Authorization", "Bearer client-token"), ("Proxy-Authorization", "Basic eA=="),
+                 ("X-Scope-OrgID", "tenant-b"), ("X-Vault-Token", "s.secret"),
+                 ("X-Obsgate-Tenant", "t")]
+        r = raw_request(self.gw.port,
+                        req("GET", "/api/v1/query?query=up", owned + [("X-Harmless", "1")]))
+        self.assertEqual(r.status, 200)
+        rec = self.only_request()
+        for name, _ in owned:
+            self.assertIsNone(rec.header(name), "%s reached the upstream" % name)
+        self.assertEqual(rec.header("X-Harmless"), "1")
+
+    def test_per_upstream_strip_list_honoured(self):
+        r = raw_request(self.gw.port, req("GET", "/custom/echo", [
+            ("X-Secret-Header", "s1"), ("x-other-secret", "s2"), ("X-Harmless", "1")]))
+        self.assertEqual(r.status, 200)
+        rec = self.only_request()
+        self.assertIsNone(rec.header("X-Secret-Header"))
+        self.assertIsNone(rec.header("X-Other-Secret"))
+        self.assertEqual(rec.header("X-Harmless"), "1")
+
+    # -- routing
+
+    def test_unknown_path_404_nothing_upstream(self):
+        for target in ("/api/v1/nope", "/", "/api/v1/query/extra", "/api/v1/label/x/values/y"):
+            with self.subTest(target):
+                r = raw_request(self.gw.port, req("GET", target))
+                self.assertEqual(r.status, 404)
+                self.assertEqual(r.json().get("reason"), "routing_denied{no_route}")
+                self.assertRegex(r.header("X-Request-Id") or "", HEX32)
+        self.assert_upstream_saw_nothing()
+
+    def test_wrong_method_405_with_allow(self):
+        cases = [("DELETE", "/api/v1/query", "GET, POST"),
+                 ("PUT", "/api/v1/label/job/values", "GET"),
+                 ("GET", "/api/v1/write", "POST, PUT"),
+                 ("HEAD", "/big", "GET")]
+        for method, target, allow in cases:
+            with self.subTest(method + " " + target):
+                r = raw_request(self.gw.port, req(method, target))
+                self.assertEqual(r.status, 405)
+                self.assertEqual(r.header("Allow"), allow)
+        self.assert_upstream_saw_nothing()
+
+    def test_path_normalised_before_forwarding(self):
+        cases = [("//api//v1/./query?query=up", "/api/v1/query?query=up"),
+                 ("/api/v1/x/../query?query=up", "/api/v1/query?query=up"),
+                 ("/api/v1/%71uery?query=up", "/api/v1/query?query=up"),
+                 ("/api/v1/label/a%20b/values", "/api/v1/label/a%20b/values")]
+        for target, want in cases:
+            with self.subTest(target):
+                self.up.reset()
+                r = raw_request(self.gw.port, req("GET", target))
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual(self.only_request().target, want)
+
+    def test_dangerous_paths_rejected_nothing_upstream(self):
+        cases = ["/api%2Fv1/query", "/api/v1/query%00", "/../api/v1/query",
+                 "/api/../../api/v1/query", "/api/v1/%2e%2e/%2e%2e/%2e%2e/etc",
+                 "/api/v1/query%2f", "/api\\v1/query"]
+        for target in cases:
+            with self.subTest(target):
+                r = raw_request(self.gw.port, req("GET", target))
+                self.assertIsNotNone(r)
+                self.assertEqual(r.status, 400, r.body)
+        self.assert_upstream_saw_nothing()
+
+    def test_unlisted_query_param_400_prometheus_format(self):
+        cases = ["/api/v1/query?query=up&evil=1", "/api/v1/query?dedup=false",
+                 "/api/v1/query?query=up&QUERY=x"]
+        for target in cases:
+            with self.subTest(target):
+                r = raw_request(self.gw.port, req("GET", target))
+                self.assertEqual(r.status, 400)
+                self.assertEqual(r.header("Content-Type"), "application/json")
+                j = r.json()
+                self.assertEqual(j["status"], "error")
+                self.assertEqual(j["errorType"], "bad_data")
+                self.assertIn("is not allowed", j["error"])
+        self.assert_upstream_saw_nothing()
+
+    def test_unsafe_any_query_params_passes_raw_query(self):
+        target = "/api/v1/label/job/values?match[]=up%7Bjob%3D%22a%22%7D&start=1&whatever=x"
+        r = raw_request(self.gw.port, req("GET", target))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.only_request().target, target)
+
+    # -- connection handling
+
+    def test_keep_alive_reuses_one_upstream_connection(self):
+        c = self.gw.connection()
+        try:
+            for i in range(20):
+                c.request("GET", "/api/v1/query?query=r%d" % i)
+                r = c.getresponse()
+                r.read()
+                self.assertEqual(r.status, 200)
+        finally:
+            c.close()
+        recs = self.up.requests("/api/v1/query")
+        self.assertEqual(len(recs), 20)
+        self.assertEqual({r.conn_id for r in recs}, {1})
+        self.assertEqual(len(self.up.connections()), 1)
+        self.assertEqual(self.gw.metric("obsgate_upstream_connections_total",
+                                        upstream="prom", result="new"), 1)
+        self.assertEqual(self.gw.metric("obsgate_upstream_connections_total",
+                                        upstream="prom", result="reused"), 19)
+
+    def test_pool_shared_across_client_connections(self):
+        for i in range(10):
+            status, _, _ = self.gw.request("GET", "/api/v1/query?query=r%d" % i)
+            self.assertEqual(status, 200)
+        self.assertEqual(len(self.up.requests()), 10)
+        self.assertEqual(len(self.up.connections()), 1)
+
+    def test_expect_100_continue(self):
+        body = b"query=up&time=1"
+        c = RawConn(self.gw.port)
+        try:
+            c.send(("POST /api/v1/query HTTP/1.1\r\nHost: gw.test\r\nExpect: 100-continue\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    "Content-Length: %d\r\n\r\n" % len(body)).encode())
+            interim = c.read_response()
+            self.assertEqual(interim.status, 100)
+            self.assertEqual(self.up.requests(complete_only=False), [])  # held until the body
+            c.send(body)
+            final = c.read_response()
+            self.assertEqual(final.status, 200)
+        finally:
+            c.close()
+        rec = self.only_request()
+        self.assertIsNone(rec.header("Expect"))
+        self.assertEqual(rec.body_sha256, hashlib.sha256(body).hexdigest())
+
+    # -- access log
+
+    def test_access_log_line_per_request(self):
+        self.gw.request("POST", "/api/v1/query?query=up", body=b"x" * 100,
+                        headers={"X-Request-Id": "it-log-1"})
+        self.gw.request("GET", "/nope", headers={"X-Request-Id": "it-log-2"})
+        e1 = self.gw.wait_access_log(lambda e: e.get("request_id") == "it-log-1")
+        e2 = self.gw.wait_access_log(lambda e: e.get("request_id") == "it-log-2")
+        self.assertEqual(len(e1), 1)
+        self.assertEqual(len(e2), 1)
+        e1, e2 = e1[0], e2[0]
+        self.assertEqual(e1["route"], "query")
+        self.assertEqual(e1["method"], "POST")
+        self.assertEqual(e1["path"], "/api/v1/query")
+        self.assertEqual(e1["status"], 200)
+        self.assertEqual(e1["upstream"], "prom")
+        self.assertEqual(e1["upstream_status"], 200)
+        self.assertEqual(e1["bytes_in"], 100)
+        self.assertGreater(e1["bytes_out"], 0)
+        self.assertGreaterEqual(e1["duration_s"], e1["upstream_s"])
+        self.assertGreater(e1["upstream_s"], 0)
+        self.assertEqual(e1["listener"], "public")
+        self.assertEqual(e2["route"], "none")
+        self.assertEqual(e2["status"], 404)
+        self.assertEqual(e2["detail"], "routing_denied{no_route}")
+        self.assertNotIn("upstream", e2)
+        # Exactly one line per request.
+        wait_for(lambda: len(self.gw.access_log()) >= 2, what="two access log lines")
+        self.assertEqual(len(self.gw.access_log()), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,106 @@
+"""Large bodies stream through the gateway in both directions with bounded memory.
+
+Each test moves 200 MB through obsgate and then reads the gateway's peak resident set size
+(VmHWM in /proc/<pid>/status). A gateway that buffered a body would peak above 200 MB.
+"""
+
+import hashlib
+import json
+import sys
+import unittest
+
+from harness import Behaviour, GatewayTestCase, Pattern
+
+SIZE = 200 * 1000 * 1000
+MAX_HWM_KIB = 64 * 1024
+
+
+class StreamingTest(GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.base_hwm = self.gw.vm_hwm_kib()
+
+    def check_memory(self, what):
+        hwm = self.gw.vm_hwm_kib()
+        print("\n[streaming] %s: obsgate VmHWM %.1f MiB (at start %.1f MiB)"
+              % (what, hwm / 1024.0, self.base_hwm / 1024.0), file=sys.stderr)
+        self.assertLess(hwm, MAX_HWM_KIB, "obsgate peaked at %d KiB while streaming" % hwm)
+
+    def download(self, path):
+        c = self.gw.connection(timeout=60)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                b = r.read(1 << 20)
+                if not b:
+                    break
+                n += len(b)
+                h.update(b)
+            return r, n, h.hexdigest()
+        finally:
+            c.close()
+
+    def test_response_200mb_content_length(self):
+        self.up.on("/big", Behaviour.stream(SIZE))
+        r, n, digest = self.download("/big")
+        self.assertEqual(r.getheader("Content-Length"), str(SIZE))
+        self.assertEqual(n, SIZE)
+        self.assertEqual(digest, Pattern.sha256(SIZE))
+        self.assertEqual(len(self.up.requests("/big")), 1)
+        self.check_memory("200 MB response, content-length")
+
+    def test_response_200mb_chunked(self):
+        self.up.on("/big", Behaviour.stream(SIZE, chunked=True))
+        r, n, digest = self.download("/big")
+        self.assertEqual(r.getheader("Transfer-Encoding"), "chunked")
+        self.assertEqual(n, SIZE)
+        self.assertEqual(digest, Pattern.sha256(SIZE))
+        self.check_memory("200 MB response, chunked")
+
+    def upload(self, chunked):
+        c = self.gw.connection(timeout=60)
+        try:
+            headers = {"Content-Type": "application/x-protobuf"}
+            if chunked:
+                c.request("POST", "/api/v1/write", body=Pattern.chunks(SIZE), headers=headers,
+                          encode_chunked=True)
+            else:
+                headers["Content-Length"] = str(SIZE)
+                c.request("POST", "/api/v1/write", body=Pattern.chunks(SIZE), headers=headers)
+            r = c.getresponse()
+            return r.status, json.loads(r.read())
+        finally:
+            c.close()
+
+    def check_upload(self, status, echoed, chunked):
+        self.assertEqual(status, 200)
+        recs = self.up.requests("/api/v1/write")
+        self.assertEqual(len(recs), 1)
+        rec = recs[0]
+        self.assertEqual(rec.body_len, SIZE)
+        self.assertEqual(rec.body_sha256, Pattern.sha256(SIZE))
+        self.assertEqual(echoed["body_sha256"], Pattern.sha256(SIZE))
+        if chunked:
+            self.assertEqual(rec.header("Transfer-Encoding"), "chunked")
+            self.assertIsNone(rec.header("Content-Length"))
+        else:
+            self.assertEqual(rec.header("Content-Length"), str(SIZE))
+            self.assertIsNone(rec.header("Transfer-Encoding"))
+
+    def test_request_200mb_content_length(self):
+        status, echoed = self.upload(chunked=False)
+        self.check_upload(status, echoed, chunked=False)
+        self.check_memory("200 MB request body, content-length")
+
+    def test_request_200mb_chunked(self):
+        status, echoed = self.upload(chunked=True)
+        self.check_upload(status, echoed, chunked=True)
+        self.check_memory("200 MB request body, chunked")
+
+
+if __name__ == "__main__":
+    unittest.main()
