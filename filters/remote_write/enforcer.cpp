@@ -23,7 +23,7 @@ Status malformed(size_t offset, const std::string& what) {
 struct Series {
   std::vector<LabelRef> labels;
   Counts counts;  // series = 1
-  std::string bad;  // first non-structural problem in labels or exemplars (kInvalidLabels)
+  const char* bad = nullptr;  // first non-structural problem in labels or exemplars
 };
 
 enum class Parse { kOk, kMalformed };
@@ -72,7 +72,7 @@ inline bool parse_label_fast(std::string_view b, LabelRef& out) {
 Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
   s.labels.clear();
   s.counts = Counts{1, 0, 0, 0};
-  s.bad.clear();
+  s.bad = nullptr;
   wire::Reader r(bytes);
   while (!r.done()) {
     const auto begin = static_cast<uint32_t>(r.offset());
@@ -87,7 +87,7 @@ Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
     payload::Check c = payload::Check::kOk;
     switch (field) {
       case 1: {
-        LabelRef l;
+        LabelRef& l = s.labels.emplace_back();
         if (!parse_label_fast(sub, l) && parse_label(sub, l) != Parse::kOk) {
           error = "bad Label";
           return Parse::kMalformed;
@@ -95,15 +95,14 @@ Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
         l.begin = begin;
         l.end = static_cast<uint32_t>(r.offset());
         // An all-ASCII Label message (tags, short lengths, text) holds valid UTF-8 strings.
-        if (s.bad.empty() && !wire::is_ascii(sub) &&
+        if (s.bad == nullptr && !wire::is_ascii(sub) &&
             (!wire::valid_utf8(l.name) || !wire::valid_utf8(l.value))) {
           s.bad = "label is not valid UTF-8";
         }
-        s.labels.push_back(l);
         break;
       }
       case 2:
-        c = payload::sample(sub);
+        c = payload::sample_fast(sub) ? payload::Check::kOk : payload::sample(sub);
         ++s.counts.samples;
         break;
       case 3:
@@ -119,20 +118,22 @@ Parse parse_series(std::string_view bytes, Series& s, std::string& error) {
       error = field == 2 ? "bad Sample" : field == 3 ? "bad Exemplar" : "bad Histogram";
       return Parse::kMalformed;
     }
-    if (c == payload::Check::kBadUtf8 && s.bad.empty()) {
+    if (c == payload::Check::kBadUtf8 && s.bad == nullptr) {
       s.bad = "exemplar label is not valid UTF-8";
     }
   }
   return Parse::kOk;
 }
 
-// Byte-wise three-way compare (as std::string_view::compare), deciding on the first byte
-// without a call to memcmp when it differs, which it usually does between label names.
+// Byte-wise three-way compare, as std::string_view::compare.
 inline int compare(std::string_view a, std::string_view b) {
-  if (!a.empty() && !b.empty() && a[0] != b[0]) {
-    return static_cast<uint8_t>(a[0]) < static_cast<uint8_t>(b[0]) ? -1 : 1;
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {  // label names are short: a byte loop beats a memcmp call
+    if (a[i] != b[i]) {
+      return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]) ? -1 : 1;
+    }
   }
-  return a.compare(b);
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 
 std::string quoted(std::string_view s) {
@@ -164,7 +165,7 @@ bool label_allowed(const SchemaContract& sc, const std::vector<std::string>& ent
 Verdict judge(const Enforcer::Impl& p, const Series& s) {
   const WritePolicy& pol = p.policy;
   const Limits& lim = pol.limits;
-  if (!s.bad.empty()) {
+  if (s.bad != nullptr) {
     return fail(Reason::kInvalidLabels, s.bad);
   }
   const std::vector<LabelRef>& ls = s.labels;
@@ -205,9 +206,13 @@ Verdict judge(const Enforcer::Impl& p, const Series& s) {
         v.insert_at = l.begin;
       }
     }
-    if (forbidden == nullptr && p.maybe_forbidden(l.name) &&
-        std::binary_search(p.forbidden.begin(), p.forbidden.end(), l.name)) {
-      forbidden = &l;
+    if (forbidden == nullptr && p.maybe_forbidden(l.name)) {
+      for (const std::string& f : p.forbidden) {
+        if (compare(f, l.name) == 0) {
+          forbidden = &l;
+          break;
+        }
+      }
     }
   }
   v.stamp = !pol.tenant_label.empty() && tenant == nullptr;

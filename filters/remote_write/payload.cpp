@@ -167,17 +167,7 @@ Check validate(std::string_view bytes, const Spec& spec, uint32_t capture_field,
 
 }  // namespace
 
-Check sample(std::string_view bytes) {
-  // Fast path for the usual encoding: value (tag 0x09 + 8 bytes), then a timestamp varint.
-  if (bytes.size() >= 11 && bytes[0] == 0x09 && bytes[9] == 0x10) {
-    Reader r(bytes.substr(10));
-    uint64_t ts = 0;
-    if (r.read_varint(ts) && r.done()) {
-      return Check::kOk;
-    }
-  }
-  return validate(bytes, kSample, 0, nullptr);
-}
+Check sample(std::string_view bytes) { return validate(bytes, kSample, 0, nullptr); }
 
 Check exemplar(std::string_view bytes) { return validate(bytes, kExemplar, 0, nullptr); }
 

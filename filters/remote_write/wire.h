@@ -122,15 +122,20 @@ inline void put_len_field(std::string& out, uint32_t field, std::string_view byt
 
 inline bool is_ascii(std::string_view s) {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  size_t n = s.size();
+  const size_t n = s.size();
   uint64_t acc = 0;
-  for (; n >= 8; n -= 8, p += 8) {
+  if (n >= 8) {
     uint64_t w;
-    std::memcpy(&w, p, 8);
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      std::memcpy(&w, p + i, 8);
+      acc |= w;
+    }
+    std::memcpy(&w, p + n - 8, 8);  // the tail, overlapping the last full word
     acc |= w;
-  }
-  for (; n > 0; --n, ++p) {
-    acc |= *p;
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      acc |= p[i];
+    }
   }
   return (acc & 0x8080808080808080ull) == 0;
 }
