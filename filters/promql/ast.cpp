@@ -24,8 +24,8 @@ std::string_view Ast::intern(std::string_view s) {
   }
   if (blocks_.empty() || block_size_ - block_used_ < s.size()) {
     // Blocks never move, so earlier views stay valid; big strings get their own block.
-    size_t size = s.size() > 2048 ? s.size() : 4096;
-    blocks_.push_back(std::make_unique<char[]>(size));
+    size_t size = s.size() > 1024 ? s.size() : 2048;
+    blocks_.push_back(std::unique_ptr<char[]>(new char[size]));  // no zero-fill
     block_size_ = size;
     block_used_ = 0;
   }

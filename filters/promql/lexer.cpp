@@ -252,7 +252,7 @@ Token Lexer::word(uint32_t start) {
     }
     std::string_view low(buf, t.text.size());
     for (const Keyword& kw : kKeywords) {
-      if (kw.word == low) {
+      if (kw.word[0] == low[0] && kw.word == low) {
         t.kind = kw.tok;
         t.agg = kw.agg;
         break;

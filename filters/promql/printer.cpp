@@ -79,7 +79,7 @@ bool reserved_word(std::string_view s) {
   }
   std::string_view low(buf, s.size());
   for (std::string_view w : kWords) {
-    if (w == low) {
+    if (w[0] == low[0] && w == low) {
       return true;
     }
   }

@@ -2,6 +2,7 @@
 #include <re2/re2.h>
 
 #include <cmath>
+#include <charconv>
 #include <cstdlib>
 
 #include "filters/promql/parser.h"
@@ -37,10 +38,11 @@ bool match_op_of(Tok t, MatchOp& op) {
   }
 }
 
-// Does the (fully anchored) regex match ""? Literal alternations -- what dashboards send
-// after template expansion -- are answered without compiling; anything else compiles with RE2
-// (which also validates it). Returns nullptr or an error message.
-const char* regex_matches_empty(std::string_view re, bool& empty, std::string& err) {
+// Cheap answers for what dashboards send after template expansion: literal alternations,
+// ".*", ".+", and patterns with an obviously non-empty literal prefix. `decided` is false when
+// only RE2 can tell. Also rejects unbalanced brackets and a trailing backslash.
+const char* regex_quick_check(std::string_view re, bool& decided, bool& empty) {
+  decided = true;
   if (re == ".*") {
     empty = true;
     return nullptr;
@@ -51,31 +53,70 @@ const char* regex_matches_empty(std::string_view re, bool& empty, std::string& e
   }
   bool literal = true;
   bool alt_empty = true;
+  int parens = 0;
+  bool in_class = false;
   empty = false;
-  for (size_t i = 0; i < re.size() && literal; ++i) {
+  for (size_t i = 0; i < re.size(); ++i) {
     char c = re[i];
     if (c == '\\') {
       if (i + 1 >= re.size()) {
-        literal = false;
-        break;
+        return "error parsing regexp: trailing backslash at end of expression";
       }
       char n = re[++i];
       bool alnum = (n >= 'a' && n <= 'z') || (n >= 'A' && n <= 'Z') || (n >= '0' && n <= '9');
-      literal = !alnum && static_cast<unsigned char>(n) < 0x80;
+      literal = literal && !alnum && static_cast<unsigned char>(n) < 0x80;
       alt_empty = false;
-    } else if (c == '|') {
-      empty = empty || alt_empty;
-      alt_empty = true;
-    } else if (std::string_view(".^$*+?()[]{}").find(c) != std::string_view::npos) {
-      literal = false;
-    } else {
-      alt_empty = false;
+      continue;
     }
+    if (in_class) {
+      in_class = c != ']';
+      continue;
+    }
+    switch (c) {
+      case '[':
+        in_class = true;
+        literal = false;
+        // A leading ']' (or '^]') is a literal inside the class.
+        if (i + 1 < re.size() && re[i + 1] == '^') {
+          ++i;
+        }
+        if (i + 1 < re.size() && re[i + 1] == ']') {
+          ++i;
+        }
+        break;
+      case '(': ++parens; literal = false; break;
+      case ')':
+        if (--parens < 0) {
+          return "error parsing regexp: unexpected )";
+        }
+        literal = false;
+        break;
+      case '|':
+        empty = empty || alt_empty;
+        alt_empty = true;
+        break;
+      case '.': case '^': case '$': case '*': case '+': case '?': case '{': case '}':
+        literal = false;
+        break;
+      default: alt_empty = false; break;
+    }
+  }
+  if (parens != 0) {
+    return "error parsing regexp: missing closing )";
+  }
+  if (in_class) {
+    return "error parsing regexp: missing closing ]";
   }
   if (literal) {
     empty = empty || alt_empty;
     return nullptr;
   }
+  decided = false;
+  return nullptr;
+}
+
+// The exact answer, compiling with RE2 (which also validates the syntax).
+const char* regex_matches_empty(std::string_view re, bool& empty, std::string& err) {
   std::string pattern = "^(?s:";
   pattern.append(re);
   pattern += ")$";
@@ -189,13 +230,16 @@ bool Parser::number_token(const Token& t, double& v) {
     v = static_cast<double>(ms) / 1000.0;
     return true;
   }
-  scratch_.clear();
-  for (char c : t.text) {
-    if (c != '_') {
-      scratch_ += c;
+  std::string_view s = t.text;
+  if (s.find('_') != std::string_view::npos) {
+    scratch_.clear();
+    for (char c : t.text) {
+      if (c != '_') {
+        scratch_ += c;
+      }
     }
+    s = scratch_;
   }
-  const std::string& s = scratch_;
   auto all_of = [&](size_t from, auto pred) {
     for (size_t i = from; i < s.size(); ++i) {
       if (!pred(s[i])) {
@@ -230,9 +274,20 @@ bool Parser::number_token(const Token& t, double& v) {
       return true;
     }
   }
-  char* end = nullptr;
-  v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size()) {
+  // from_chars: locale-independent, no copy. It rejects a leading '+', which the lexer never
+  // produces, and parses the decimal forms the lexer accepts (".5", "5.", "1e3").
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    // Go's ParseFloat: overflow is an error (ErrRange), underflow rounds to 0.
+    const size_t e = s.find_first_of("eE");
+    if (e != std::string_view::npos && e + 1 < s.size() && s[e + 1] == '-') {
+      v = 0.0;
+      return true;
+    }
+    fail(t.pos, "error parsing number: value out of range");
+    return false;
+  }
+  if (ec != std::errc() || end != s.data() + s.size()) {
     fail(t.pos, "invalid number \"" + std::string(t.text) + "\"");
     return false;
   }
@@ -367,6 +422,7 @@ void Parser::check_selector(Node& vs, bool name_given, uint32_t name_pos) {
   uint32_t name_count = 0;
   uint32_t name_index = 0;
   bool non_empty = false;
+  bool pending_regex = false;  // a regex whose empty-match answer needs RE2
   std::string err;
   for (uint32_t i = 0; i < vs.matchers.size; ++i) {
     const LabelMatcher& m = ast_.matchers(vs.matchers)[i];
@@ -374,22 +430,40 @@ void Parser::check_selector(Node& vs, bool name_given, uint32_t name_pos) {
       ++name_count;
       name_index = i;
     }
-    bool matches_empty = false;
     switch (m.op) {
-      case MatchOp::kEq: matches_empty = m.value.empty(); break;
-      case MatchOp::kNeq: matches_empty = !m.value.empty(); break;
+      case MatchOp::kEq: non_empty = non_empty || !m.value.empty(); break;
+      case MatchOp::kNeq: non_empty = non_empty || m.value.empty(); break;
       case MatchOp::kRe:
       case MatchOp::kNre: {
         bool empty = false;
-        if (const char* e = regex_matches_empty(m.value, empty, err)) {
+        bool decided = false;
+        if (const char* e = regex_quick_check(m.value, decided, empty)) {
           fail(vs.pos, e);
           return;
         }
-        matches_empty = m.op == MatchOp::kRe ? empty : !empty;
+        if (decided) {
+          non_empty = non_empty || (m.op == MatchOp::kRe ? !empty : empty);
+        } else {
+          pending_regex = true;
+        }
         break;
       }
     }
-    non_empty = non_empty || !matches_empty;
+  }
+  // Compiling a regex costs microseconds, so RE2 runs only when its answer decides the
+  // non-empty rule (no other matcher already does). Syntax errors in other regexes are left to
+  // Prometheus, which rejects them: the gateway's narrowing does not depend on them.
+  for (uint32_t i = 0; pending_regex && !non_empty && i < vs.matchers.size; ++i) {
+    const LabelMatcher& m = ast_.matchers(vs.matchers)[i];
+    if (m.op != MatchOp::kRe && m.op != MatchOp::kNre) {
+      continue;
+    }
+    bool empty = false;
+    if (const char* e = regex_matches_empty(m.value, empty, err)) {
+      fail(vs.pos, e);
+      return;
+    }
+    non_empty = m.op == MatchOp::kRe ? !empty : empty;
   }
   if (name_given && name_count > 1) {
     fail(name_pos, "metric name must not be set twice");
