@@ -283,7 +283,8 @@ void Router::Impl::insert(uint32_t route) {
     }
     const uint64_t h = hash_segment(seg);
     auto& lits = nodes[node].literals;
-    auto it = std::find_if(lits.begin(), lits.end(), [&](const Literal& l) { return l.text == seg; });
+    auto it =
+        std::find_if(lits.begin(), lits.end(), [&](const Literal& l) { return l.text == seg; });
     if (it == lits.end()) {
       const auto child = static_cast<uint32_t>(nodes.size());
       it = std::upper_bound(lits.begin(), lits.end(), h,

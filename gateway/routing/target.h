@@ -34,7 +34,8 @@
 // below (whitespace-free, a bounded set: fit for the access log detail
 // "routing_denied{<reason>}" and for a metric label).
 //
-// Thread-safety: pure functions. Cost: one pass, one allocation for the output path.
+// Thread-safety: pure functions. Cost: one pass; allocations only for the output strings
+// (path and raw_query, when longer than the small-string buffer).
 #pragma once
 
 #include <string>
