@@ -5,6 +5,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_stack.hpp>
 
 namespace obsgate::authz::jwt {
 namespace {
@@ -13,8 +14,10 @@ namespace json = boost::json;
 using json::error_code;
 using json::string_view;
 
-// A basic_parser handler that builds the DOM itself, so that a duplicate key is seen (and the
-// parse stopped) at the moment it is read, in one pass.
+// A basic_parser handler that builds the DOM with Boost.JSON's own value_stack (what
+// boost::json::parser does, so it is as fast), and records the member count the parser saw for
+// every object, in completion (post-) order. value_stack keeps only the last of duplicate
+// members, so an object that lost members is one that had duplicates: see has_duplicates().
 class StrictHandler {
  public:
   static constexpr std::size_t max_array_size = 10000;
@@ -22,89 +25,98 @@ class StrictHandler {
   static constexpr std::size_t max_string_size = 64 * 1024;
   static constexpr std::size_t max_key_size = 1024;
 
-  bool on_document_begin(error_code&) { return true; }
+  explicit StrictHandler(json::storage_ptr sp) : st_(std::move(sp)) {}
+
+  bool on_document_begin(error_code&) {
+    st_.reset();
+    return true;
+  }
   bool on_document_end(error_code&) { return true; }
-
-  bool on_object_begin(error_code&) {
-    stack_.push_back(Frame{json::value(json::object_kind), {}});
+  bool on_object_begin(error_code&) { return true; }
+  bool on_object_end(std::size_t n, error_code&) {
+    seen_sizes_.push_back(n);
+    st_.push_object(n);
     return true;
   }
-  bool on_object_end(std::size_t, error_code& ec) { return pop(ec); }
-  bool on_array_begin(error_code&) {
-    stack_.push_back(Frame{json::value(json::array_kind), {}});
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(std::size_t n, error_code&) {
+    st_.push_array(n);
     return true;
   }
-  bool on_array_end(std::size_t, error_code& ec) { return pop(ec); }
-
   bool on_key_part(string_view s, std::size_t, error_code&) {
-    buf_.append(s.data(), s.size());
+    st_.push_chars(s);
     return true;
   }
-  bool on_key(string_view s, std::size_t, error_code& ec) {
-    buf_.append(s.data(), s.size());
-    Frame& top = stack_.back();
-    if (top.value.get_object().contains(buf_)) {
-      duplicate_key_ = true;
-      ec = json::error::syntax;
-      return false;
-    }
-    top.key = std::move(buf_);
-    buf_.clear();
+  bool on_key(string_view s, std::size_t, error_code&) {
+    st_.push_key(s);
     return true;
   }
   bool on_string_part(string_view s, std::size_t, error_code&) {
-    buf_.append(s.data(), s.size());
+    st_.push_chars(s);
     return true;
   }
-  bool on_string(string_view s, std::size_t, error_code& ec) {
-    buf_.append(s.data(), s.size());
-    json::value v(json::string_view(buf_.data(), buf_.size()));
-    buf_.clear();
-    return emit(std::move(v), ec);
+  bool on_string(string_view s, std::size_t, error_code&) {
+    st_.push_string(s);
+    return true;
   }
   bool on_number_part(string_view, error_code&) { return true; }
-  bool on_int64(std::int64_t i, string_view, error_code& ec) { return emit(json::value(i), ec); }
-  bool on_uint64(std::uint64_t u, string_view, error_code& ec) {
-    return emit(json::value(u), ec);
+  bool on_int64(std::int64_t i, string_view, error_code&) {
+    st_.push_int64(i);
+    return true;
   }
-  bool on_double(double d, string_view, error_code& ec) { return emit(json::value(d), ec); }
-  bool on_bool(bool b, error_code& ec) { return emit(json::value(b), ec); }
-  bool on_null(error_code& ec) { return emit(json::value(nullptr), ec); }
+  bool on_uint64(std::uint64_t u, string_view, error_code&) {
+    st_.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, string_view, error_code&) {
+    st_.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, error_code&) {
+    st_.push_bool(b);
+    return true;
+  }
+  bool on_null(error_code&) {
+    st_.push_null();
+    return true;
+  }
   bool on_comment_part(string_view, error_code&) { return false; }
   bool on_comment(string_view, error_code&) { return false; }
 
-  [[nodiscard]] bool duplicate_key() const { return duplicate_key_; }
-  json::value& root() { return root_; }
+  json::value release() { return st_.release(); }
+
+  // Walks the built tree in the same post-order as the parser completed objects. Without
+  // duplicates the two sequences are identical; a duplicate makes its object smaller than the
+  // parser's count, or drops a nested object and shifts the sequence.
+  bool has_duplicates(const json::value& root) const {
+    std::size_t i = 0;
+    return !walk(root, i) || i != seen_sizes_.size();
+  }
 
  private:
-  struct Frame {
-    json::value value;  // object or array under construction
-    std::string key;    // pending member name when value is an object
-  };
-
-  bool emit(json::value v, error_code&) {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return true;
-    }
-    Frame& top = stack_.back();
-    if (top.value.is_object()) {
-      top.value.get_object().emplace(top.key, std::move(v));
-    } else {
-      top.value.get_array().push_back(std::move(v));
+  bool walk(const json::value& v, std::size_t& i) const {
+    if (v.is_array()) {
+      for (const json::value& e : v.get_array()) {
+        if (!walk(e, i)) {
+          return false;
+        }
+      }
+    } else if (v.is_object()) {
+      for (const auto& kv : v.get_object()) {
+        if (!walk(kv.value(), i)) {
+          return false;
+        }
+      }
+      if (i >= seen_sizes_.size() || seen_sizes_[i] != v.get_object().size()) {
+        return false;
+      }
+      ++i;
     }
     return true;
   }
-  bool pop(error_code& ec) {
-    json::value v = std::move(stack_.back().value);
-    stack_.pop_back();
-    return emit(std::move(v), ec);
-  }
 
-  std::vector<Frame> stack_;
-  std::string buf_;
-  json::value root_;
-  bool duplicate_key_ = false;
+  json::value_stack st_;
+  std::vector<std::size_t> seen_sizes_;
 };
 
 }  // namespace
@@ -121,21 +133,21 @@ Result<json::object> parse_strict_object(std::string_view text, const JsonLimits
   }
   json::parse_options opts;
   opts.max_depth = limits.max_depth;
-  json::basic_parser<StrictHandler> parser(opts);
+  json::basic_parser<StrictHandler> parser(opts, json::storage_ptr());
   error_code ec;
   const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
-  if (parser.handler().duplicate_key()) {
-    return Status::invalid_argument("JSON object has a duplicate member name");
-  }
   if (ec) {
     return Status::invalid_argument("JSON syntax error: " + ec.message());
   }
   if (n != text.size() || !parser.done()) {
     return Status::invalid_argument("JSON document has trailing data");
   }
-  json::value& root = parser.handler().root();
+  json::value root = parser.handler().release();
   if (!root.is_object()) {
     return Status::invalid_argument("JSON document is not an object");
+  }
+  if (parser.handler().has_duplicates(root)) {
+    return Status::invalid_argument("JSON object has a duplicate member name");
   }
   return std::move(root.get_object());
 }

@@ -99,8 +99,11 @@ Member date_member(const json::object& o, std::string_view name, Clock::time_poi
   if (!std::isfinite(secs) || secs < 0 || secs > kMaxNumericDate) {
     return Member::kBadType;
   }
-  out = Clock::time_point(
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs)));
+  // Whole seconds exactly, the fraction to the microsecond: a double cannot carry a
+  // nanosecond count of today's dates without rounding.
+  const double whole = std::floor(secs);
+  out = Clock::time_point(std::chrono::seconds(static_cast<long long>(whole))) +
+        std::chrono::microseconds(static_cast<long long>(std::llround((secs - whole) * 1e6)));
   return Member::kOk;
 }
 
