@@ -127,10 +127,13 @@ class Behaviour:
         self.declared = kw.get("declared", 0)
         self.rate_sleep = kw.get("rate_sleep", 0.0)
         self.data = kw.get("data", b"")
+        self.close = kw.get("close", False)
 
     @staticmethod
-    def echo(status=200, headers=(), delay=0.0):
-        return Behaviour("echo", status=status, headers=list(headers), delay=delay)
+    def echo(status=200, headers=(), delay=0.0, close=False):
+        """A JSON description of the request; close=True closes the connection silently after
+        the response (without announcing it), like a backend's idle timeout."""
+        return Behaviour("echo", status=status, headers=list(headers), delay=delay, close=close)
 
     @staticmethod
     def stream(size, chunked=False, headers=(), rate_sleep=0.0):
@@ -421,10 +424,14 @@ class Upstream:
                 "method": rec.method, "target": rec.target, "headers": rec.headers,
                 "body_len": rec.body_len, "body_sha256": rec.body_sha256,
             }).encode()
-            head = ("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s"
-                    "\r\n" % (b.status, len(body), extra)).encode()
-            self._send(conn, head + (b"" if rec.method == "HEAD" else body), info)
-            return True
+            if b.status in (204, 304):
+                body = b""
+                head = "HTTP/1.1 %d X\r\n%s\r\n" % (b.status, extra)
+            else:
+                head = ("HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %d\r\n%s\r\n" % (b.status, len(body), extra))
+            self._send(conn, head.encode() + (b"" if rec.method == "HEAD" else body), info)
+            return not b.close
         if b.kind == "stream":
             if b.chunked:
                 head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n%s\r\n" % extra

@@ -5,11 +5,13 @@ import time
 import unittest
 
 from harness import GatewayTestCase, RawConn, base_config, free_port, prom_routes
+from harness import wait_for
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_HEADER_COUNT = 20
 MAX_BODY = 1024 * 1024
 REQUEST_READ = 2.0
+IDLE = 2.0
 
 
 def head(method, target, headers, version="HTTP/1.1", host=True):
@@ -35,7 +37,8 @@ class LimitsTest(GatewayTestCase):
                            limits={"max_header_bytes": MAX_HEADER_BYTES,
                                    "max_header_count": MAX_HEADER_COUNT,
                                    "max_body_bytes": MAX_BODY},
-                           timeouts={"request_read": "%dms" % (REQUEST_READ * 1000)})
+                           timeouts={"request_read": "%dms" % (REQUEST_READ * 1000),
+                                     "idle": "%dms" % (IDLE * 1000)})
 
     def assert_upstream_saw_nothing(self):
         self.assertEqual(self.up.requests(complete_only=False), [])
@@ -246,6 +249,48 @@ class LimitsTest(GatewayTestCase):
         finally:
             c.close()
         self.assert_upstream_saw_nothing()
+
+    # -- more timeouts
+
+    def test_expect_continue_with_oversize_length_gets_413_without_100(self):
+        c = RawConn(self.gw.port)
+        try:
+            c.send(head("POST", "/api/v1/write", [("Content-Length", MAX_BODY + 1),
+                                                  ("Expect", "100-continue")]))
+            r = c.read_response()
+            self.assertEqual(r.status, 413)
+            self.assertTrue(c.closed_by_peer(5))
+        finally:
+            c.close()
+        self.assert_upstream_saw_nothing()
+
+    def test_idle_keep_alive_connection_closed_quietly(self):
+        c = RawConn(self.gw.port, timeout=10)
+        try:
+            c.send(head("GET", "/api/v1/query?query=up", []))
+            self.assertEqual(c.read_response().status, 200)
+            start = time.monotonic()
+            self.assertTrue(c.closed_by_peer(IDLE * 3), "idle connection not closed")
+            elapsed = time.monotonic() - start
+            self.assertGreaterEqual(elapsed, IDLE * 0.9)
+            self.assertEqual(c.buf, b"")  # no 408 for a connection between requests
+        finally:
+            c.close()
+
+    def test_stalled_request_body_times_out(self):
+        c = RawConn(self.gw.port, timeout=10)
+        try:
+            c.send(head("POST", "/api/v1/write", [("Content-Length", "1000")]) + b"x" * 10)
+            start = time.monotonic()
+            self.assertTrue(c.closed_by_peer(REQUEST_READ * 3), "stalled body not cut off")
+            elapsed = time.monotonic() - start
+            self.assertGreaterEqual(elapsed, REQUEST_READ * 0.9)
+        finally:
+            c.close()
+        # The upstream never got a complete request, and its connection was closed too.
+        self.assertEqual(self.up.requests(), [])
+        wait_for(lambda: all(x.closed for x in self.up.connections()), timeout=5,
+                 what="the upstream connection to be closed")
 
 
 if __name__ == "__main__":
