@@ -1,12 +1,16 @@
 // Fuzzes parse_target / normalise_path and the router on their output. Invariants (a violation
 // traps): a normalised path starts with "/", holds no "//" and no "." or ".." segment, only
 // pchar, "/" and canonical escapes (uppercase, never of an unreserved or forbidden byte), and is
-// a fixed point of normalise_path; parse_target agrees with normalise_path on the path part and
+// a fixed point of normalise_path; it equals (or fails with the same reason as) a naive
+// reference normaliser written separately below; parse_target agrees with normalise_path on the path part and
 // re-parsing its output yields the same target.
+#include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gateway/routing/router.h"
 #include "gateway/routing/target.h"
@@ -65,6 +69,119 @@ void check_normalised(const std::string& p) {
   require(again.ok() && *again == p);
 }
 
+// A deliberately naive reference normaliser (vectors of segments, RFC 3986 §5.2.4 as a stack),
+// written independently of target.cpp. Returns the path or the reason token.
+std::string reference(std::string_view in, bool& ok) {
+  namespace reason = obsgate::routing::reason;
+  ok = false;
+  if (in.empty()) {
+    return std::string(reason::kPathEmpty);
+  }
+  if (in[0] != '/') {
+    return std::string(reason::kPathNotAbsolute);
+  }
+  std::vector<std::string> raw;
+  size_t start = 1;
+  while (true) {
+    const size_t slash = in.find('/', start);
+    raw.emplace_back(in.substr(start, slash == std::string_view::npos ? std::string_view::npos
+                                                                      : slash - start));
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  auto unreserved = [](int v) {
+    return std::isalnum(v) != 0 || v == '-' || v == '.' || v == '_' || v == '~';
+  };
+  std::vector<std::string> stack;
+  bool trailing = false;
+  for (size_t k = 0; k < raw.size(); ++k) {
+    const std::string& r = raw[k];
+    std::string seg;
+    for (size_t i = 0; i < r.size(); ++i) {
+      const auto c = static_cast<unsigned char>(r[i]);
+      if (c == '%') {
+        auto hv = [](char h) {
+          return std::isdigit(static_cast<unsigned char>(h)) != 0 ? h - '0'
+                 : (h >= 'a' && h <= 'f')                        ? h - 'a' + 10
+                 : (h >= 'A' && h <= 'F')                        ? h - 'A' + 10
+                                                                 : -1;
+        };
+        if (r.size() - i < 3) {
+          return std::string(reason::kPathInvalidEscape);
+        }
+        const int hi = hv(r[i + 1]);
+        const int lo = hv(r[i + 2]);
+        if (hi < 0 || lo < 0) {
+          return std::string(reason::kPathInvalidEscape);
+        }
+        const int v = hi * 16 + lo;
+        if (v == 0) {
+          return std::string(reason::kPathNul);
+        }
+        if (v == '/') {
+          return std::string(reason::kPathEncodedSlash);
+        }
+        if (v == '\\') {
+          return std::string(reason::kPathEncodedBackslash);
+        }
+        if (v < 0x20 || v == 0x7F) {
+          return std::string(reason::kPathControlChar);
+        }
+        if (unreserved(v)) {
+          seg += static_cast<char>(v);
+        } else {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "%%%02X", v);
+          seg += buf;
+        }
+        i += 2;
+      } else if (c == 0) {
+        return std::string(reason::kPathNul);
+      } else if (c < 0x20 || c == 0x7F) {
+        return std::string(reason::kPathControlChar);
+      } else if (c >= 0x80) {
+        return std::string(reason::kPathNonAscii);
+      } else if (c == ' ') {
+        return std::string(reason::kPathSpace);
+      } else if (c == '\\') {
+        return std::string(reason::kPathBackslash);
+      } else if (unreserved(c) || std::string_view("!$&'()*+,;=:@").find(static_cast<char>(c)) !=
+                                      std::string_view::npos) {
+        seg += static_cast<char>(c);
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        seg += buf;
+      }
+    }
+    const bool last = k + 1 == raw.size();
+    if (seg == "..") {
+      if (stack.empty()) {
+        return std::string(reason::kPathAboveRoot);
+      }
+      stack.pop_back();
+      trailing = last;
+    } else if (seg == "." || seg.empty()) {
+      trailing = last;
+    } else {
+      stack.push_back(seg);
+      trailing = false;
+    }
+  }
+  std::string out;
+  for (const auto& s : stack) {
+    out += '/';
+    out += s;
+  }
+  if (out.empty() || trailing) {
+    out += '/';
+  }
+  ok = true;
+  return out;
+}
+
 const obsgate::routing::Router* router() {
   // Built once; leaked on purpose (fuzz harness only).
   static const auto* r = [] {
@@ -91,6 +208,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (n.ok()) {
     check_normalised(*n);
   }
+  bool ref_ok = false;
+  const std::string ref = reference(in, ref_ok);
+  require(ref_ok == n.ok());
+  require(ref == (n.ok() ? *n : n.status().message()));
 
   auto t = parse_target(in);
   if (!t.ok()) {
