@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -26,7 +25,6 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 HOST = "127.0.0.1"
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
