@@ -62,8 +62,12 @@ struct TokenCacheCore::Shard {
   }
 };
 
+void TokenCacheCore::MdFree::operator()(EVP_MD* md) const { EVP_MD_free(md); }
+
 TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
-    : shards_(new Shard[shards == 0 ? 1 : shards]), shard_count_(shards == 0 ? 1 : shards) {
+    : shards_(new Shard[shards == 0 ? 1 : shards]),
+      shard_count_(shards == 0 ? 1 : shards),
+      sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
   const std::size_t per = capacity / shard_count_;
   for (std::size_t i = 0; i < shard_count_; ++i) {
     shards_[i].capacity = per == 0 ? 1 : per;
@@ -72,6 +76,16 @@ TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
 }
 
 TokenCacheCore::~TokenCacheCore() = default;
+
+TokenDigest TokenCacheCore::digest(std::string_view token) const {
+  if (!sha256_) {
+    return token_digest(token);
+  }
+  TokenDigest d{};
+  unsigned int len = 0;
+  EVP_Digest(token.data(), token.size(), d.data(), &len, sha256_.get(), nullptr);
+  return d;
+}
 
 std::shared_ptr<const void> TokenCacheCore::lookup(const TokenDigest& d, const KeySetPtr& keys,
                                                    TimePoint now,
@@ -149,7 +163,7 @@ Result<std::shared_ptr<const VerifiedToken>> verify_cached(
     // Do not hash megabytes of junk just to miss.
     return verify(token, *keys, options, now, client_cert_sha256_b64url).status();
   }
-  const TokenDigest d = token_digest(token);
+  const TokenDigest d = cache.digest(token);
   if (auto hit = cache.lookup(d, keys, now, client_cert_sha256_b64url)) {
     return hit;
   }

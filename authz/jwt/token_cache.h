@@ -16,7 +16,7 @@
 // Counters are plain numbers for the gateway's metrics exporter.
 //
 //   TokenCache<Identity> cache(10000);               // Identity: the gateway's own value type
-//   const TokenDigest d = token_digest(token);
+//   const TokenDigest d = cache.digest(token);
 //   if (auto hit = cache.lookup(d, keys, now, cert)) { use(*hit); }
 //   else if (Result<VerifiedToken> t = verify(token, *keys, opts, now, cert); t.ok()) {
 //     auto id = std::make_shared<const Identity>(...);
@@ -32,6 +32,8 @@
 #include <string>
 #include <string_view>
 
+#include <openssl/types.h>
+
 #include "authz/jwt/jwks.h"
 #include "authz/jwt/verify.h"
 
@@ -39,7 +41,8 @@ namespace obsgate::authz::jwt {
 
 using TokenDigest = std::array<std::uint8_t, 32>;
 
-// SHA-256 of the token bytes.
+// SHA-256 of the token bytes. TokenCache::digest() computes the same value faster (it keeps
+// an explicitly fetched EVP_MD instead of OpenSSL 3's implicit fetch per call).
 [[nodiscard]] TokenDigest token_digest(std::string_view token);
 
 struct TokenCacheStats {
@@ -59,6 +62,7 @@ class TokenCacheCore final {
   TokenCacheCore(const TokenCacheCore&) = delete;
   TokenCacheCore& operator=(const TokenCacheCore&) = delete;
 
+  [[nodiscard]] TokenDigest digest(std::string_view token) const;
   std::shared_ptr<const void> lookup(const TokenDigest& d, const KeySetPtr& keys, TimePoint now,
                                      std::optional<std::string_view> cert_x5t_s256);
   void insert(const TokenDigest& d, const KeySetPtr& keys, TimePoint expires_at,
@@ -68,8 +72,12 @@ class TokenCacheCore final {
 
  private:
   struct Shard;
+  struct MdFree {
+    void operator()(EVP_MD* md) const;
+  };
   std::unique_ptr<Shard[]> shards_;
   std::size_t shard_count_;
+  std::unique_ptr<EVP_MD, MdFree> sha256_;  // fetched once; null -> token_digest()
 };
 
 template <typename V>
@@ -77,6 +85,9 @@ class TokenCache final {
  public:
   // capacity: maximum entries in total (at least one per shard).
   explicit TokenCache(std::size_t capacity, std::size_t shards = 16) : core_(capacity, shards) {}
+
+  // SHA-256 of the token: the cache key.
+  [[nodiscard]] TokenDigest digest(std::string_view token) const { return core_.digest(token); }
 
   // The cached value, or null on a miss (absent, expired, other key set, cert mismatch).
   std::shared_ptr<const V> lookup(const TokenDigest& d, const KeySetPtr& keys,

@@ -123,6 +123,8 @@ TEST_CASE("the cache key is the SHA-256 of the token", "[token_cache]") {
   CHECK(a[1] == 0x78);
   CHECK(a[31] == 0xad);
   CHECK(token_digest("abd") != a);
+  TokenCache<VerifiedToken> cache(1);
+  CHECK(cache.digest("abc") == a);
 }
 
 TEST_CASE("concurrent lookups and inserts are safe", "[token_cache]") {
