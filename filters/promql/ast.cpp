@@ -1,5 +1,6 @@
 #include "filters/promql/ast.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -7,7 +8,38 @@
 
 namespace obsgate::filters::promql {
 
-NodeId Ast::add(const Node& n) {
+NodeId Ast::add(const Node& in) {
+  Node n = in;
+  uint32_t child_depth = 0;
+  auto see = [&](NodeId c) {
+    if (c != kNoNode) {
+      child_depth = std::max<uint32_t>(child_depth, nodes_[c].depth);
+    }
+  };
+  see(n.a);
+  see(n.b);
+  if (n.kind == NodeKind::kCall) {
+    for (uint32_t i = 0; i < n.args.size; ++i) {
+      see(ids_[n.args.begin + i]);
+    }
+  }
+  n.depth = static_cast<uint16_t>(std::min<uint32_t>(child_depth + 1, UINT16_MAX));
+  switch (n.kind) {
+    case NodeKind::kNumber: n.type = ValueType::kScalar; break;
+    case NodeKind::kString: n.type = ValueType::kString; break;
+    case NodeKind::kVectorSelector:
+    case NodeKind::kAggregate: n.type = ValueType::kVector; break;
+    case NodeKind::kMatrixSelector:
+    case NodeKind::kSubquery: n.type = ValueType::kMatrix; break;
+    case NodeKind::kCall: n.type = n.fn != nullptr ? n.fn->return_type : ValueType::kNone; break;
+    case NodeKind::kBinary:
+      n.type = nodes_[n.a].type == ValueType::kScalar && nodes_[n.b].type == ValueType::kScalar
+                   ? ValueType::kScalar
+                   : ValueType::kVector;
+      break;
+    case NodeKind::kUnary:
+    case NodeKind::kParen: n.type = nodes_[n.a].type; break;
+  }
   nodes_.push_back(n);
   return static_cast<NodeId>(nodes_.size() - 1);
 }
@@ -41,26 +73,6 @@ void Ast::reserve(size_t source_size) {
   matchers_.reserve(guess);
   labels_.reserve(8);
   ids_.reserve(8);
-}
-
-ValueType type_of(const Ast& ast, NodeId id) {
-  const Node& n = ast.node(id);
-  switch (n.kind) {
-    case NodeKind::kNumber: return ValueType::kScalar;
-    case NodeKind::kString: return ValueType::kString;
-    case NodeKind::kVectorSelector: return ValueType::kVector;
-    case NodeKind::kMatrixSelector:
-    case NodeKind::kSubquery: return ValueType::kMatrix;
-    case NodeKind::kCall: return n.fn != nullptr ? n.fn->return_type : ValueType::kNone;
-    case NodeKind::kAggregate: return ValueType::kVector;
-    case NodeKind::kBinary:
-      return type_of(ast, n.a) == ValueType::kScalar && type_of(ast, n.b) == ValueType::kScalar
-                 ? ValueType::kScalar
-                 : ValueType::kVector;
-    case NodeKind::kUnary:
-    case NodeKind::kParen: return type_of(ast, n.a);
-  }
-  return ValueType::kNone;
 }
 
 std::string_view type_name(ValueType t) {

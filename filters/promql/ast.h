@@ -71,6 +71,9 @@ struct LabelMatcher {
 
 struct Node {
   NodeKind kind = NodeKind::kNumber;
+  // Set by Ast::add from the node's children (children are always added first).
+  ValueType type = ValueType::kNone;
+  uint16_t depth = 1;  // height of the subtree, saturating
   uint32_t pos = 0;  // byte offset of the node's first token in the source (0 if synthetic)
   // Operators.
   BinOp bin = BinOp::kAdd;
@@ -120,7 +123,8 @@ class Ast {
   [[nodiscard]] const std::string_view* labels(Span s) const { return labels_.data() + s.begin; }
   [[nodiscard]] const NodeId* ids(Span s) const { return ids_.data() + s.begin; }
 
-  // Builders (used by the parser and the enforcer).
+  // Builders (used by the parser and the enforcer). add() computes type and depth from the
+  // node's children, which must already be in the tree.
   NodeId add(const Node& n);
   Span add_matchers(const LabelMatcher* m, size_t count);
   void push_matcher(const LabelMatcher& m) { matchers_.push_back(m); }
@@ -145,8 +149,8 @@ class Ast {
   NodeId root_ = kNoNode;
 };
 
-// The static type of an expression node (Prometheus's Expr.Type()).
-ValueType type_of(const Ast& ast, NodeId id);
+// The static type of an expression node (Prometheus's Expr.Type()); O(1).
+inline ValueType type_of(const Ast& ast, NodeId id) { return ast.node(id).type; }
 std::string_view type_name(ValueType t);
 
 // Structural equality of two subtrees (numbers compare by value, NaN equal to NaN; positions

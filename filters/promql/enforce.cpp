@@ -380,8 +380,11 @@ std::optional<std::string_view> string_arg(const Ast& ast, const Node& call, uin
 }
 
 Status check_hidden_rec(const Ast& ast, NodeId id, const Scope& scope, int depth) {
-  if (id == kNoNode || depth > 1024) {
+  if (id == kNoNode) {
     return Status();
+  }
+  if (depth > 4096) {  // parsed trees are far shallower; fail closed regardless
+    return Status::invalid_argument("expression nesting too deep");
   }
   const Node& n = ast.node(id);
   auto labels = [&](Span s, std::string_view where) -> Status {

@@ -86,6 +86,16 @@ struct DepthGuard {
 
 }  // namespace
 
+// Walkers (printer, checks, enforcer) recurse over the tree, so its height is bounded too: a
+// left-deep chain `a + b + c ...` nests without recursing in the parser.
+NodeId Parser::add_node(const Node& n) {
+  NodeId id = ast_.add(n);
+  if (ast_.node(id).depth > 4 * opts_.max_depth) {
+    fail(n.pos, "expression nesting too deep");
+  }
+  return id;
+}
+
 NodeId Parser::parse_top() {
   if (cur_.kind == Tok::kEof) {
     fail(cur_.pos, "no expression found in input");
@@ -205,7 +215,7 @@ NodeId Parser::finish_binary(Node& bn, uint32_t op_pos) {
     fail(op_pos, "set operator \"" + op + "\" not allowed in binary scalar expression");
     return kNoNode;
   }
-  return ast_.add(bn);
+  return add_node(bn);
 }
 
 NodeId Parser::parse_unary() {
@@ -240,7 +250,7 @@ NodeId Parser::parse_unary() {
   un.pos = pos;
   un.negate = neg;
   un.a = operand;
-  return ast_.add(un);
+  return add_node(un);
 }
 
 NodeId Parser::parse_primary() {
@@ -255,7 +265,7 @@ NodeId Parser::parse_primary() {
       }
       n.kind = NodeKind::kParen;
       n.a = inner;
-      return ast_.add(n);
+      return add_node(n);
     }
     case Tok::kNumber:
     case Tok::kDuration:
@@ -264,14 +274,14 @@ NodeId Parser::parse_primary() {
         return kNoNode;
       }
       advance();
-      return ast_.add(n);
+      return add_node(n);
     case Tok::kString: {
       n.kind = NodeKind::kString;
       if (!unquote_token(cur_, n.str)) {
         return kNoNode;
       }
       advance();
-      return ast_.add(n);
+      return add_node(n);
     }
     case Tok::kLBrace: return parse_vector_selector(false);
     case Tok::kIdentifier:
@@ -282,7 +292,7 @@ NodeId Parser::parse_primary() {
         n.kind = NodeKind::kNumber;
         number_token(cur_, n.number);
         advance();
-        return ast_.add(n);
+        return add_node(n);
       }
       return parse_vector_selector(true);
     case Tok::kAggregator: {
@@ -384,7 +394,7 @@ void Parser::parse_range_or_subquery(NodeId& e) {
     }
     advance();
     n.kind = NodeKind::kMatrixSelector;
-    e = ast_.add(n);
+    e = add_node(n);
     return;
   }
   if (cur_.kind != Tok::kColon) {
@@ -406,7 +416,7 @@ void Parser::parse_range_or_subquery(NodeId& e) {
     return;
   }
   n.kind = NodeKind::kSubquery;
-  e = ast_.add(n);
+  e = add_node(n);
 }
 
 void Parser::parse_offset(NodeId e) {
@@ -531,7 +541,7 @@ NodeId Parser::parse_call() {
     ast_.push_id(arg_stack_[i]);
   }
   arg_stack_.resize(base);
-  NodeId id = ast_.add(n);
+  NodeId id = add_node(n);
   check_call(id);
   return failed_ ? kNoNode : id;
 }
@@ -664,7 +674,7 @@ NodeId Parser::parse_aggregate() {
       return kNoNode;
     }
   }
-  return ast_.add(n);
+  return add_node(n);
 }
 
 }  // namespace obsgate::filters::promql

@@ -48,6 +48,7 @@ class Parser {
   void check_selector(Node& vs, bool name_given, uint32_t name_pos);
 
   // Helpers.
+  NodeId add_node(const Node& n);  // ast_.add + the tree-height limit
   void advance();
   Token peek();
   bool expect(Tok k, const char* what, const char* context);

@@ -29,7 +29,9 @@ struct ParseOptions {
   // modifiers are not supported (Prometheus's defaults reject them too).
   bool experimental_functions = false;
   size_t max_input_bytes = 128 * 1024;
-  int max_depth = 256;  // nesting of sub-expressions
+  // Nesting of sub-expressions; the tree's height (which also counts operator chains such as
+  // `a + b + c`) is capped at 4 * max_depth.
+  int max_depth = 256;
 };
 
 // A full expression (Prometheus ParseExpr, including its semantic checks).

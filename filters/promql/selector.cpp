@@ -415,7 +415,7 @@ NodeId Parser::parse_vector_selector(bool named) {
   }
   n.matchers = Span{begin, ast_.matcher_count() - begin};
   check_selector(n, name_given, name_pos);
-  return failed_ ? kNoNode : ast_.add(n);
+  return failed_ ? kNoNode : add_node(n);
 }
 
 void Parser::check_selector(Node& vs, bool name_given, uint32_t name_pos) {

@@ -284,6 +284,21 @@ TEST_CASE("promql limits: nesting depth and input size fail cleanly") {
   ok_depth += std::string(100, ')');
   CHECK(parse(ok_depth).ok());
 
+  // Operator chains nest without parser recursion; the tree height is capped (4 * max_depth)
+  // so that every recursive walker stays shallow, and building them is linear.
+  auto chain = [](int terms) {
+    std::string q = "a";
+    for (int i = 1; i < terms; ++i) {
+      q += " + a";
+    }
+    return q;
+  };
+  CHECK(parse(chain(1000)).ok());
+  auto too_long = parse(chain(1100));
+  REQUIRE_FALSE(too_long.ok());
+  CHECK(too_long.status().message().find("expression nesting too deep") != std::string::npos);
+  CHECK(check_round_trip(chain(3)) == "a + a + a");
+
   ParseOptions small;
   small.max_input_bytes = 16;
   auto big = parse("foo{a=\"0123456789\"}", small);
