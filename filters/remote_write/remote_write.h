@@ -6,7 +6,10 @@
 // byte (samples, exemplars, native histograms, metadata) unchanged; a series that lacks the
 // tenant label gets it inserted at its sorted position. Everything it forwards re-parses with
 // libprotobuf; anything it does not recognise (unknown fields, wrong wire types, truncated or
-// overlong data, invalid UTF-8 outside series labels) fails the whole request closed.
+// overlong data, groups, a Label repeating its name or value, invalid UTF-8 in metadata) fails
+// the whole request closed. Invalid UTF-8 in a series' or exemplar's labels refuses that series
+// (Reason::kInvalidLabels). Exemplar labels are checked for structure and UTF-8 only: the policy
+// (forbidden labels, scope, schema) applies to series labels.
 //
 // Usage:
 //   WritePolicy p;
