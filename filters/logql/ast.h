@@ -76,6 +76,7 @@ struct ParserStage {
   std::vector<Extraction> extractions;  // json / logfmt
   bool strict = false;                  // logfmt --strict
   bool keep_empty = false;              // logfmt --keep-empty
+  std::vector<std::string> captures;    // regexp: its named groups (derived from param)
   friend bool operator==(const ParserStage&, const ParserStage&) = default;
 };
 

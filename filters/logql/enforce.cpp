@@ -212,6 +212,11 @@ Status validate(const LogsPolicy& policy) {
 }
 
 Result<EnforcedExpr> enforce(const Expr& expr, const LogsPolicy& policy) {
+  return enforce(expr.clone(), policy);
+}
+
+Result<EnforcedExpr> enforce(ExprPtr owned, const LogsPolicy& policy) {
+  const Expr& expr = *owned;
   const Scope& scope = policy.scope;
   if (scope.denies_everything()) {
     return Status::permission_denied("the principal's scope grants no log streams");
@@ -234,7 +239,7 @@ Result<EnforcedExpr> enforce(const Expr& expr, const LogsPolicy& policy) {
     single = collapse(scope.rules);
   }
   if (scope.unrestricted || single) {
-    out.expr = expr.clone();
+    out.expr = std::move(owned);
     Additions add = additions_for(single ? &*single : nullptr, negations);
     Rewriter rw(policy, add);
     rw.expr(*out.expr);
@@ -252,7 +257,7 @@ Result<EnforcedExpr> enforce(const Expr& expr, const LogsPolicy& policy) {
     }
     return out;
   }
-  out.expr = expr.clone();
+  out.expr = std::move(owned);
   if (Status st = lift(out.expr, policy, scope.rules, negations, out.touches_audit); !st.ok()) {
     return st;
   }
@@ -264,7 +269,7 @@ Result<Enforced> enforce_query(std::string_view query, const LogsPolicy& policy)
   if (!parsed.ok()) {
     return parsed.status();
   }
-  auto e = enforce(*parsed.value(), policy);
+  auto e = enforce(std::move(parsed).value(), policy);
   if (!e.ok()) {
     return e.status();
   }
@@ -290,7 +295,7 @@ Result<std::vector<std::string>> enforce_selector_per_rule(std::string_view sele
     return Status::invalid_argument("only label matchers are supported here: " +
                                     std::string(selector.substr(0, 64)));
   }
-  auto e = enforce(*parsed.value(), policy);
+  auto e = enforce(std::move(parsed).value(), policy);
   if (!e.ok()) {
     return e.status();
   }

@@ -48,10 +48,17 @@ class Checker {
       }
     }
     if (p.kind == ParserKind::kRegexp) {
-      RE2 re(p.param.value, RE2::Quiet);
-      for (const auto& [group, idx] : re.NamedCapturingGroups()) {
+      for (const std::string& group : p.captures) {
         if (Status st = name(group, "regexp capture"); !st.ok()) {
           return st;
+        }
+      }
+      if (p.captures.empty()) {  // a hand-built tree: derive the names here
+        RE2 re(p.param.value, RE2::Quiet);
+        for (const auto& [group, idx] : re.NamedCapturingGroups()) {
+          if (Status st = name(group, "regexp capture"); !st.ok()) {
+            return st;
+          }
         }
       }
     } else if (p.kind == ParserKind::kPattern) {

@@ -17,18 +17,8 @@ bool is_bytes_rune(char c) {
   return c == 'B' || c == 'i' || c == 'k' || c == 'K' || c == 'M' || c == 'G' || c == 'T' || c == 'P';
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return out;
-}
-
 struct Word {
-  const char* name;
+  std::string_view name;
   Tok tok;
 };
 constexpr Word kKeywords[] = {
@@ -43,9 +33,21 @@ constexpr Word kKeywords[] = {
 };
 
 struct FuncWord {
-  const char* name;
+  std::string_view name;
   Func func;
 };
+
+// Lower-cases a word that could be a keyword (they are all shorter than 20 bytes) into buf.
+std::string_view lower_word(std::string_view w, char (&buf)[24]) {
+  if (w.size() >= sizeof(buf)) {
+    return {};
+  }
+  for (size_t i = 0; i < w.size(); ++i) {
+    const char c = w[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return {buf, w.size()};
+}
 constexpr FuncWord kFuncs[] = {
     {"count_over_time", Func::kCountOverTime}, {"rate", Func::kRate},
     {"rate_counter", Func::kRateCounter}, {"bytes_over_time", Func::kBytesOverTime},
@@ -115,7 +117,8 @@ class Lexer {
       return true;
     }
     for (std::string_view w : {std::string_view("by"), std::string_view("without")}) {
-      if (j + w.size() <= in_.size() && lower(in_.substr(j, w.size())) == w) {
+      char buf[24];
+      if (j + w.size() <= in_.size() && lower_word(in_.substr(j, w.size()), buf) == w) {
         size_t k = j + w.size();
         while (k < in_.size() && is_space(in_[k])) {
           ++k;
@@ -251,7 +254,12 @@ class Lexer {
       ++i_;
     }
     t.text = in_.substr(start_, i_ - start_);
-    const std::string lw = lower(t.text);
+    char buf[24];
+    const std::string_view lw = lower_word(t.text, buf);
+    if (lw.empty()) {
+      t.kind = Tok::kIdent;
+      return {};
+    }
     for (const FuncWord& f : kFuncs) {
       if (lw == f.name) {
         if (followed_by_call(i_)) {
@@ -389,7 +397,11 @@ Status error_at(std::string_view input, uint32_t pos, std::string_view msg) {
 }
 
 bool is_keyword(std::string_view word) {
-  const std::string lw = lower(word);
+  char buf[24];
+  const std::string_view lw = lower_word(word, buf);
+  if (lw.empty()) {
+    return false;
+  }
   for (const Word& w : kKeywords) {
     if (lw == w.name) {
       return true;

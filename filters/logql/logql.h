@@ -90,5 +90,6 @@ struct EnforcedExpr {
   std::vector<ExprPtr> per_rule;
 };
 Result<EnforcedExpr> enforce(const Expr& expr, const LogsPolicy& policy);
+Result<EnforcedExpr> enforce(ExprPtr expr, const LogsPolicy& policy);  // rewrites in place
 
 }  // namespace obsgate::filters::logql

@@ -83,8 +83,9 @@ bool valid_label_name(std::string_view s) {
   return true;
 }
 
-// IDENTIFIER op STRING, at the identifier.
-static Status parse_matcher(Parser& p, LabelMatcher& m) {
+// IDENTIFIER op STRING, at the identifier. *empty_ok tells whether it accepts "" (its regex is
+// compiled once, here, for both the validity and that check).
+static Status parse_matcher(Parser& p, LabelMatcher& m, bool* empty_ok = nullptr) {
   const Token& name = p.cur();
   if (!p.accept(Tok::kIdent)) {
     return p.unexpected("IDENTIFIER");
@@ -99,11 +100,17 @@ static Status parse_matcher(Parser& p, LabelMatcher& m) {
   }
   m.name = std::string(name.text);
   m.value = str_of(v);
+  bool empty = m.op == MatchOp::kEq ? m.value.value.empty() : !m.value.value.empty();
   if (m.op == MatchOp::kRe || m.op == MatchOp::kNre) {
-    std::string err;
-    if (!regex_ok("^(?:" + m.value.value + ")$", &err)) {
-      return p.error(v, "invalid regex in matcher on " + m.name + ": " + err);
+    RE2 re("^(?:" + m.value.value + ")$", RE2::Quiet);
+    if (!re.ok()) {
+      return p.error(v, "invalid regex in matcher on " + m.name + ": " + re.error());
     }
+    const bool hit = RE2::FullMatch("", re);
+    empty = m.op == MatchOp::kRe ? hit : !hit;
+  }
+  if (empty_ok != nullptr) {
+    *empty_ok = empty;
   }
   return {};
 }
@@ -113,22 +120,23 @@ Status Parser::parse_selector(Selector& out) {
   if (Status st = expect(Tok::kLBrace, "{"); !st.ok()) {
     return st;
   }
+  bool selective = false;
   if (!accept(Tok::kRBrace)) {
     do {
       LabelMatcher m;
-      if (Status st = parse_matcher(*this, m); !st.ok()) {
+      bool empty_ok = true;
+      if (Status st = parse_matcher(*this, m, &empty_ok); !st.ok()) {
         return st;
       }
+      selective = selective || !empty_ok;
       out.matchers.push_back(std::move(m));
     } while (accept(Tok::kComma));
     if (Status st = expect(Tok::kRBrace, "}"); !st.ok()) {
       return st;
     }
   }
-  for (const LabelMatcher& m : out.matchers) {
-    if (!matches_empty(m.op, m.value.value)) {
-      return {};
-    }
+  if (selective) {
+    return {};
   }
   return error(open,
                "queries require at least one regexp or equality matcher that does not have an "
@@ -199,7 +207,7 @@ static Status parse_extractions(Parser& p, std::vector<Extraction>& out) {
 }
 
 // Named groups of a regexp parser expression; Loki requires at least one, all valid names.
-static Status check_regexp_parser(Parser& p, const Token& t) {
+static Status check_regexp_parser(Parser& p, const Token& t, std::vector<std::string>& names) {
   RE2 re(t.str, RE2::Quiet);
   if (!re.ok()) {
     return p.error(t, "invalid regexp parser: " + re.error());
@@ -211,6 +219,7 @@ static Status check_regexp_parser(Parser& p, const Token& t) {
     if (!valid_label_name(name)) {
       return p.error(t, "invalid regexp parser: invalid extracted label name '" + name + "'");
     }
+    names.push_back(name);
   }
   return {};
 }
@@ -248,7 +257,7 @@ static Status parse_stage_after_pipe(Parser& p, std::vector<Stage>& out) {
         return st;
       }
       if (s.kind == ParserKind::kRegexp) {
-        if (Status st = check_regexp_parser(p, v); !st.ok()) {
+        if (Status st = check_regexp_parser(p, v, s.captures); !st.ok()) {
           return st;
         }
       }

@@ -104,6 +104,8 @@ void put_label_filter(std::string& out, const LabelFilter& f) {
     out += detail::format_number(f.number);
   } else if (f.kind == K::kDuration) {
     out += detail::format_duration(f.duration_ns);
+  } else if (f.bytes == 0) {
+    out += "0KB";  // "0B" would read as a binary-literal prefix
   } else {
     out += std::to_string(f.bytes);
     out += 'B';

@@ -58,6 +58,7 @@ const RoundTrip kRoundTrips[] = {
      R"({a="b"} | d > 250ms | d <= 1h15m30s918ms273us645ns | d != -1s | d == 1d)"},
     {"bytes filters", R"({a="b"} | s <= 10GB | s > 2.5KiB | s = 42B | s == 1MiB)",
      R"({a="b"} | s <= 10000000000B | s > 2560B | s == 42B | s == 1048576B)"},
+    {"zero bytes", R"({a="b"} | s > 0kB | s > 0KiB)", R"({a="b"} | s > 0KB | s > 0KB)"},
     {"ip label filters", R"({a="b"} | addr = ip("10.0.0.0/8") | addr != ip("::1"))",
      R"({a="b"} | addr=ip("10.0.0.0/8") | addr!=ip("::1"))"},
     {"and binds tighter than or", R"({a="b"} | x="1" or y="2" and z="3")",
