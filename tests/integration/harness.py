@@ -144,9 +144,10 @@ class Behaviour:
         return Behaviour("echo", delay=delay)
 
     @staticmethod
-    def raw(data):
-        """Sends data verbatim as the response, then closes the connection."""
-        return Behaviour("raw", data=data)
+    def raw(data, keep_open=False):
+        """Sends data verbatim as the response, then closes the connection (or keeps serving
+        it with keep_open=True)."""
+        return Behaviour("raw", data=data, close=not keep_open)
 
     @staticmethod
     def die(after, declared=None, chunked=False):
@@ -460,6 +461,8 @@ class Upstream:
             return False  # closes the socket: the response is cut short
         if b.kind == "raw":
             self._send(conn, b.data, info)
+            if not b.close:
+                return True
             time.sleep(0.1)
             return False
         raise _ProtocolError("unknown behaviour " + b.kind)
