@@ -61,6 +61,8 @@ const char* unquote(std::string_view token, std::string& out, bool& has_escapes)
 const char* parse_duration(std::string_view text, int64_t& ms);
 
 bool is_word_keyword(Tok t);
+// ASCII case-insensitive equality against an already lower-case word.
+bool equals_lower(std::string_view s, std::string_view lower);
 bool valid_utf8(std::string_view s);
 // [a-zA-Z_][a-zA-Z0-9_]*
 bool is_legacy_label_name(std::string_view s);

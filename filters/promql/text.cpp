@@ -1,0 +1,256 @@
+// Text rules shared by the lexer, parser and printer: Go string unquoting, UTF-8 validation,
+// legacy name checks, and compound durations.
+#include <limits>
+#include <string>
+
+#include "filters/promql/lexer.h"
+
+namespace obsgate::filters::promql {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+int hex_value(char c) {
+  if (is_digit(c)) {
+    return c - '0';
+  }
+  return lower(c) - 'a' + 10;
+}
+
+void append_utf8(std::string& out, uint32_t r) {
+  if (r < 0x80) {
+    out += static_cast<char>(r);
+  } else if (r < 0x800) {
+    out += static_cast<char>(0xC0 | (r >> 6));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else if (r < 0x10000) {
+    out += static_cast<char>(0xE0 | (r >> 12));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (r >> 18));
+    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (r & 0x3F));
+  }
+}
+}  // namespace
+
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t r = 0;
+    uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1, r = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, r = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, r = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) {
+      return false;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        return false;
+      }
+      r = (r << 6) | (cc & 0x3F);
+    }
+    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+bool is_legacy_label_name(std::string_view s) {
+  if (s.empty() || !is_alpha(s[0])) {
+    return false;
+  }
+  for (char c : s) {
+    if (!is_alnum(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_legacy_metric_name(std::string_view s) {
+  if (s.empty() || !(is_alpha(s[0]) || s[0] == ':')) {
+    return false;
+  }
+  for (char c : s) {
+    if (!is_alnum(c) && c != ':') {
+      return false;
+    }
+  }
+  return true;
+}
+
+const char* unquote(std::string_view tok, std::string& out, bool& has_escapes) {
+  out.clear();
+  has_escapes = false;
+  const char quote = tok.front();
+  std::string_view body = tok.substr(1, tok.size() - 2);
+  if (quote == '`' || body.find('\\') == std::string_view::npos) {
+    return nullptr;  // the caller uses body as is
+  }
+  has_escapes = true;
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= body.size()) {
+      return "unterminated escape sequence";
+    }
+    char e = body[i];
+    switch (e) {
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case '\\': out += '\\'; break;
+      case '"':
+      case '\'':
+        if (e != quote) {
+          return "unknown escape sequence";
+        }
+        out += e;
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
+        size_t len = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
+        if (i + len >= body.size()) {
+          return "illegal character in escape sequence";
+        }
+        uint32_t v = 0;
+        for (size_t k = 1; k <= len; ++k) {
+          if (!is_hex(body[i + k])) {
+            return "illegal character in escape sequence";
+          }
+          v = v * 16 + static_cast<uint32_t>(hex_value(body[i + k]));
+        }
+        i += len;
+        if (e == 'x') {
+          out += static_cast<char>(v);
+        } else {
+          if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+            return "escape sequence is an invalid Unicode code point";
+          }
+          append_utf8(out, v);
+        }
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          if (i + 2 >= body.size()) {
+            return "illegal character in escape sequence";
+          }
+          uint32_t v = 0;
+          for (size_t k = 0; k < 3; ++k) {
+            char d = body[i + k];
+            if (d < '0' || d > '7') {
+              return "illegal character in escape sequence";
+            }
+            v = v * 8 + static_cast<uint32_t>(d - '0');
+          }
+          if (v > 255) {
+            return "octal escape value > 255";
+          }
+          i += 2;
+          out += static_cast<char>(v);
+          break;
+        }
+        return "unknown escape sequence";
+    }
+  }
+  return nullptr;
+}
+
+const char* parse_duration(std::string_view s, int64_t& ms) {
+  // Units in the only order allowed: y w d h m s ms.
+  constexpr int64_t kUnitMs[] = {365LL * 86400000, 7LL * 86400000, 86400000, 3600000, 60000,
+                                 1000, 1};
+  int last = -1;
+  ms = 0;
+  size_t i = 0;
+  if (s.empty()) {
+    return "empty duration string";
+  }
+  while (i < s.size()) {
+    size_t d0 = i;
+    while (i < s.size() && is_digit(s[i])) {
+      ++i;
+    }
+    if (i == d0) {
+      return "not a valid duration string";
+    }
+    int64_t v = 0;
+    for (size_t k = d0; k < i; ++k) {
+      if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) {
+        return "duration out of range";
+      }
+      v = v * 10 + (s[k] - '0');
+    }
+    size_t u0 = i;
+    while (i < s.size() && !is_digit(s[i])) {
+      ++i;
+    }
+    std::string_view unit = s.substr(u0, i - u0);
+    int idx = -1;
+    constexpr std::string_view kUnits[] = {"y", "w", "d", "h", "m", "s", "ms"};
+    for (int k = 0; k < 7; ++k) {
+      if (unit == kUnits[k]) {
+        idx = k;
+      }
+    }
+    if (idx < 0) {
+      return unit.empty() ? "missing unit in duration" : "unknown unit in duration";
+    }
+    if (idx <= last) {
+      return "not a valid duration string";
+    }
+    last = idx;
+    if (v > std::numeric_limits<int64_t>::max() / kUnitMs[idx] ||
+        ms > std::numeric_limits<int64_t>::max() - v * kUnitMs[idx]) {
+      return "duration out of range";
+    }
+    ms += v * kUnitMs[idx];
+  }
+  return nullptr;
+}
+
+bool equals_lower(std::string_view s, std::string_view lower_word) {
+  if (s.size() != lower_word.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (lower(s[i]) != lower_word[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace obsgate::filters::promql
