@@ -88,8 +88,12 @@ Token Lexer::next() {
     case '}': return one(Tok::kRBrace);
     case '(': return one(Tok::kLParen);
     case ')': return one(Tok::kRParen);
-    case '[': return one(Tok::kLBracket);
-    case ']': return one(Tok::kRBracket);
+    case '[':
+      bracket_open_ = true;
+      return one(Tok::kLBracket);
+    case ']':
+      bracket_open_ = false;
+      return one(Tok::kRBracket);
     case ',': return one(Tok::kComma);
     case '@': return one(Tok::kAt);
     case '+': return one(Tok::kAdd);
@@ -135,10 +139,12 @@ Token Lexer::next() {
     case '\'':
     case '`': return lex_string(start, c);
     case ':':
-      if (is_alpha(n) || n == ':') {
-        return word(start);
+      // As in Prometheus: a colon inside [...] separates a subquery's range and step; anywhere
+      // else it starts a metric identifier (":", ":1" and "::" are metric names).
+      if (bracket_open_) {
+        return one(Tok::kColon);
       }
-      return one(Tok::kColon);
+      return word(start);
     default: break;
   }
   if (is_digit(c) || (c == '.' && is_digit(n))) {

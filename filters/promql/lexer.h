@@ -50,6 +50,7 @@ class Lexer {
 
   std::string_view src_;
   uint32_t i_ = 0;
+  bool bracket_open_ = false;
 };
 
 // Decodes a string token (with quotes) into out: Go escapes for "..." and '...', none for
