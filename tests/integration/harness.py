@@ -126,6 +126,7 @@ class Behaviour:
         self.rate_sleep = kw.get("rate_sleep", 0.0)
         self.data = kw.get("data", b"")
         self.close = kw.get("close", False)
+        self.piece = kw.get("piece", 256 * 1024)
 
     @staticmethod
     def echo(status=200, headers=(), delay=0.0, close=False):
@@ -134,10 +135,11 @@ class Behaviour:
         return Behaviour("echo", status=status, headers=list(headers), delay=delay, close=close)
 
     @staticmethod
-    def stream(size, chunked=False, headers=(), rate_sleep=0.0):
-        """size pattern bytes, with Content-Length or chunked; rate_sleep between 256 KiB."""
+    def stream(size, chunked=False, headers=(), rate_sleep=0.0, piece=256 * 1024):
+        """size pattern bytes, with Content-Length or chunked, written piece bytes at a time
+        with rate_sleep seconds after each piece."""
         return Behaviour("stream", size=size, chunked=chunked, headers=list(headers),
-                         rate_sleep=rate_sleep)
+                         rate_sleep=rate_sleep, piece=piece)
 
     @staticmethod
     def sleep(delay):
@@ -437,7 +439,7 @@ class Upstream:
             else:
                 head = "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n" % (b.size, extra)
             self._send(conn, head.encode(), info)
-            for c in Pattern.chunks(b.size):
+            for c in Pattern.chunks(b.size, b.piece):
                 if self._stop.is_set():
                     return False
                 if b.chunked:
@@ -466,6 +468,29 @@ class Upstream:
             time.sleep(0.1)
             return False
         raise _ProtocolError("unknown behaviour " + b.kind)
+
+
+class Blackhole:
+    """A listening port whose accept queue is full: connection attempts hang (SYNs dropped)."""
+
+    def __init__(self, fill=4):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(fill):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect((HOST, self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(s)
+
+    def close(self):
+        for s in self.fillers + [self.sock]:
+            s.close()
 
 
 # --------------------------------------------------------------------------------------------
