@@ -10,8 +10,8 @@ import threading
 import time
 import unittest
 
-from harness import HOST, Behaviour, GatewayTestCase, RawConn, base_config, free_port
-from harness import obsgate_bin, prom_routes, wait_for
+from harness import HOST, Behaviour, Gateway, GatewayTestCase, RawConn, Upstream, base_config
+from harness import free_port, obsgate_bin, prom_routes, wait_for
 
 DRAIN = 10.0
 
@@ -174,6 +174,26 @@ class LifecycleTest(GatewayTestCase):
         self.assertEqual(self.gw.request("GET", "/big")[0], 404)
         self.assertEqual(self.up.requests("/big"), [])
 
+    def test_sighup_switches_upstream_url_without_reusing_old_connections(self):
+        other = Upstream()
+        self.addCleanup(other.stop)
+        c = RawConn(self.gw.port)
+        try:
+            c.send(b"GET /api/v1/query?query=before HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+        finally:
+            c.close()
+        cfg = copy.deepcopy(self.gw.config)
+        cfg["upstreams"][0]["url"] = other.url  # same upstream name, new address
+        self.gw.write_config(cfg)
+        self.gw.signal(signal.SIGHUP)
+        wait_for(lambda: self.reload_count("success") == 1, what="a successful reload")
+        for i in range(3):
+            self.assertEqual(self.gw.request("GET", "/api/v1/query?query=after%d" % i)[0], 200)
+        self.assertEqual([r.target for r in self.up.requests()], ["/api/v1/query?query=before"])
+        self.assertEqual(len(other.requests()), 3)
+        self.assertEqual(other.requests()[0].header("Host"), "127.0.0.1:%d" % other.port)
+
     # -- drain
 
     def test_sigterm_drains_in_flight_request(self):
@@ -203,8 +223,9 @@ class LifecycleTest(GatewayTestCase):
             s.close()
             return False
 
-        wait_for(refused, timeout=1.5, what="new connections to be refused")
-        self.assertTrue(idle.closed_by_peer(1.0), "idle keep-alive connection not closed")
+        wait_for(refused, timeout=3, what="new connections to be refused")
+        self.assertTrue(idle.closed_by_peer(3), "idle keep-alive connection not closed")
+        self.assertEqual(self.gw.admin_get("/readyz"), (503, "draining\n"))
         idle.close()
         t.join(10)
         self.assertNotIn("e", result, result.get("e"))
@@ -231,11 +252,11 @@ class LifecycleTest(GatewayTestCase):
         wait_for(lambda: self.up.requests("/slow"), what="the slow request upstream")
         sent = time.monotonic()
         gw.signal(signal.SIGTERM)
-        rc = gw.wait_exit(6)
+        rc = gw.wait_exit(8)
         elapsed = time.monotonic() - sent
         self.assertEqual(rc, 0)
         self.assertGreaterEqual(elapsed, 0.9)
-        self.assertLess(elapsed, 4.0)
+        self.assertLess(elapsed, 5.0)
         self.assertTrue(c.closed_by_peer(2))  # the client is cut off, not left hanging
         c.close()
         self.assertIn("drain timeout", gw.stderr())
@@ -362,6 +383,37 @@ class CheckConfigTest(unittest.TestCase):
                 self.assertTrue(p.stderr.startswith(path + ":"), p.stderr)
                 if fragment:
                     self.assertIn(fragment, p.stderr)
+
+    def test_unreadable_file_and_usage(self):
+        missing = os.path.join(self.tmp.name, "missing.yaml")
+        p = subprocess.run([obsgate_bin(), "--check-config", missing], capture_output=True,
+                           timeout=20, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(), missing + ": cannot read file")
+        p = subprocess.run([obsgate_bin(), "--bogus"], capture_output=True, timeout=20,
+                           text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("usage: obsgate --config FILE", p.stderr)
+
+    def test_serve_refuses_bad_config_and_busy_port(self):
+        path, _ = self.check(GOOD.replace("upstream: prom", "upstream: nope"))
+        p = subprocess.run([obsgate_bin(), "--config", path], capture_output=True, timeout=20,
+                           text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("routes[0].upstream: unknown upstream 'nope'", p.stderr)
+        busy = socket.socket()
+        busy.bind((HOST, 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        cfg = base_config(port, free_port(), [{"name": "prom", "url": "http://127.0.0.1:1"}],
+                          prom_routes())
+        gw = Gateway(cfg, self.tmp.name)
+        gw.write_config()
+        p = subprocess.run([obsgate_bin(), "--config", gw.config_path], capture_output=True,
+                           timeout=20, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot listen on 127.0.0.1:%d" % port, p.stderr)
 
     def test_every_error_reported(self):
         text = GOOD.replace("port: 18480", "port: 0").replace("api: prometheus", "api: x")

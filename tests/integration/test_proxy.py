@@ -4,6 +4,7 @@ import hashlib
 import json
 import re
 import socket
+import threading
 import time
 import unittest
 
@@ -484,6 +485,60 @@ class ProxyTest(GatewayTestCase):
         # Exactly one line per request.
         wait_for(lambda: len(self.gw.access_log()) >= 2, what="two access log lines")
         self.assertEqual(len(self.gw.access_log()), 2)
+
+
+class ConcurrencyTest(GatewayTestCase):
+    """Several worker threads and many concurrent clients."""
+
+    def make_config(self, up):
+        ups = [{"name": "prom", "url": up.url, "api": "prometheus"}]
+        return base_config(free_port(), free_port(), ups, prom_routes(), worker_threads=2)
+
+    def test_concurrent_clients(self):
+        clients, per_client = 24, 10
+        errors = []
+
+        def run(n):
+            try:
+                c = self.gw.connection(timeout=30)
+                try:
+                    for i in range(per_client):
+                        body = ("query=c%d_%d" % (n, i)).encode()
+                        c.request("POST", "/api/v1/query", body=body,
+                                  headers={"X-Request-Id": "c%d-%d" % (n, i)})
+                        r = c.getresponse()
+                        data = json.loads(r.read())
+                        if r.status != 200 or r.getheader("X-Request-Id") != "c%d-%d" % (n, i):
+                            errors.append((n, i, r.status))
+                        if data["body_sha256"] != hashlib.sha256(body).hexdigest():
+                            errors.append((n, i, "body mismatch"))
+                finally:
+                    c.close()
+            except Exception as e:  # collected and asserted below
+                errors.append((n, repr(e)))
+
+        threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        recs = self.up.requests("/api/v1/query")
+        self.assertEqual(len(recs), clients * per_client)
+        ids = sorted(r.header("X-Request-Id") for r in recs)
+        self.assertEqual(ids, sorted("c%d-%d" % (n, i) for n in range(clients)
+                                     for i in range(per_client)))
+        # Each request's body went with its own id (no cross-talk between sessions).
+        for r in recs:
+            n, i = r.header("X-Request-Id")[1:].split("-")
+            body = ("query=c%s_%s" % (n, i)).encode()
+            self.assertEqual(r.body_sha256, hashlib.sha256(body).hexdigest())
+        # Pooled upstream connections are bounded by the concurrency, not the request count.
+        self.assertLessEqual(len(self.up.connections()), clients)
+        self.assertEqual(self.gw.metric("obsgate_http_requests_total", route="query",
+                                        method="POST", code="200"), clients * per_client)
+        wait_for(lambda: self.gw.metric("obsgate_open_connections", listener="public") == 0,
+                 what="all client connections closed")
 
 
 if __name__ == "__main__":
