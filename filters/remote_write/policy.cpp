@@ -18,6 +18,7 @@ Status limits_valid(const Limits& l) {
       {"max_labels_per_series", l.max_labels_per_series},
       {"max_label_name_bytes", l.max_label_name_bytes},
       {"max_label_value_bytes", l.max_label_value_bytes},
+      {"max_violations", l.max_violations},  // reject mode reports violations.front()
   };
   for (const auto& [name, v] : fields) {
     if (v == 0) {
@@ -230,8 +231,20 @@ Status Outcome::status() const {
     return {};
   }
   const Violation& v = violations.front();
-  return Status::permission_denied("remote_write_denied{" + std::string(reason_name(v.reason)) +
-                                   "}: series " + v.series + ": " + v.detail);
+  std::string msg = "remote_write_denied{" + std::string(reason_name(v.reason)) + "}: series " +
+                    v.series + ": " + v.detail;
+  switch (v.reason) {
+    case Reason::kInvalidLabels:
+    case Reason::kLimit:
+    case Reason::kMissingName:
+      return Status::invalid_argument(std::move(msg));  // the data is wrong, whoever sends it
+    case Reason::kTenantMismatch:
+    case Reason::kForbiddenLabel:
+    case Reason::kSchema:
+    case Reason::kOutOfScope:
+      break;
+  }
+  return Status::permission_denied(std::move(msg));  // this writer may not write it
 }
 
 }  // namespace obsgate::filters::remote_write

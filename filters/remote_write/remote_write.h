@@ -19,7 +19,7 @@
 //   ...
 //   auto out = enforcer->enforce(body);                       // per request, any thread
 //   if (!out.ok())      -> reply per out.status() (400 malformed, 413 over a cap)
-//   if (out->rejected)  -> reply per out->status()  (403, names the series and the rule)
+//   if (out->rejected)  -> reply per out->status()  (400/403, names the series and the rule)
 //   else                -> forward out->body (snappy block format, Content-Encoding: snappy)
 //
 // Thread-safety: an Enforcer is immutable after create(); share it freely (copies are cheap and
@@ -139,7 +139,10 @@ struct Outcome {
   uint64_t metadata_forwarded = 0;
   uint64_t metadata_dropped = 0;
 
-  // OK, or PermissionDenied "remote_write_denied{<reason>}: series <labels>: <detail>".
+  // OK unless rejected. Then "remote_write_denied{<reason>}: series <labels>: <detail>" as
+  // InvalidArgument (400) for malformed series (invalid_labels, limit, missing_name) and
+  // PermissionDenied (403) for policy refusals (tenant_mismatch, forbidden_label, schema,
+  // out_of_scope).
   [[nodiscard]] Status status() const;
 };
 

@@ -164,6 +164,8 @@ TEST_CASE("policy validation names the field") {
        "write_scope[1][0] (ns): invalid RE2 pattern '(open'"},
       {"zero limit", [](rw::WritePolicy& p) { p.limits.max_series = 0; },
        "limits.max_series: must be > 0"},
+      {"no room for the rejecting violation",
+       [](rw::WritePolicy& p) { p.limits.max_violations = 0; }, "limits.max_violations"},
       {"2 GiB limit", [](rw::WritePolicy& p) { p.limits.max_uncompressed_bytes = size_t{1} << 31; },
        "limits.max_uncompressed_bytes"},
   };

@@ -1,4 +1,7 @@
 // Enforcement: nothing but the stamped label changes, and every policy rule drops or rejects.
+#include <algorithm>
+#include <random>
+
 #include "tests/filters/remote_write/test_common.h"
 
 using namespace rwtest;  // NOLINT(google-build-using-namespace): test-local helpers
@@ -289,7 +292,11 @@ TEST_CASE("each policy rule refuses the series in both modes") {
         if (mode == Mode::kReject) {
           CHECK(out->rejected);
           CHECK(out->body.empty());
-          CHECK(out->status().code() == obsgate::Code::kPermissionDenied);
+          const bool data_error = *c.reason == rw::Reason::kInvalidLabels ||
+                                  *c.reason == rw::Reason::kLimit ||
+                                  *c.reason == rw::Reason::kMissingName;
+          CHECK(out->status().code() == (data_error ? obsgate::Code::kInvalidArgument
+                                                    : obsgate::Code::kPermissionDenied));
           CHECK_THAT(out->status().message(),
                      Catch::Contains(std::string(rw::reason_name(*c.reason))));
         } else {
@@ -407,4 +414,73 @@ TEST_CASE("without a tenant label nothing is stamped") {
   REQUIRE(out.ok());
   CHECK_FALSE(out->modified);
   CHECK(out->body == in);
+}
+
+namespace {
+
+// A random but valid request: sorted unique label names (some carrying the tenant already),
+// any mix of samples, exemplars, integer and float histograms, and metadata.
+pb::WriteRequest random_request(uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  static const char* const kNames[] = {"A", "__name__", "app", "instance", "job", "le", "pod",
+                                       "tenant", "zone", "zz"};
+  pb::WriteRequest req;
+  const int n_series = pick(0, 30);
+  for (int i = 0; i < n_series; ++i) {
+    Labels ls;
+    for (const char* n : kNames) {
+      const std::string name = n;
+      if (name == "__name__" || (name != "tenant" && pick(0, 2) == 0) ||
+          (name == "tenant" && pick(0, 3) == 0)) {
+        std::string v = name == "tenant" ? "team-a" : name + "-" + std::to_string(pick(0, 999));
+        if (name != "tenant" && pick(0, 9) == 0) {
+          v += "\xc3\xa9\xe2\x82\xac";  // non-ASCII UTF-8
+        }
+        ls.emplace_back(name, v);
+      }
+    }
+    pb::TimeSeries ts = series(ls, pick(0, 4));
+    for (int e = pick(0, 2); e > 0; --e) {
+      ts = with_exemplar(ts);
+    }
+    if (pick(0, 2) == 0) {
+      ts = with_int_histogram(ts);
+    }
+    if (pick(0, 3) == 0) {
+      ts = with_float_histogram(ts);
+    }
+    *req.add_timeseries() = ts;
+  }
+  for (int m = pick(0, 3); m > 0; --m) {
+    *req.add_metadata() = metadata("family_" + std::to_string(pick(0, 9)),
+                                   static_cast<pb::MetricMetadata::MetricType>(pick(0, 7)));
+  }
+  return req;
+}
+
+}  // namespace
+
+TEST_CASE("random valid requests come out as libprotobuf would stamp them") {
+  const auto enforcer = make_enforcer(tenant_policy(Mode::kReject));
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    const pb::WriteRequest in = random_request(seed);
+    pb::WriteRequest want = in;
+    bool stamps = false;
+    for (auto& ts : *want.mutable_timeseries()) {
+      const bool has = std::any_of(ts.labels().begin(), ts.labels().end(),
+                                   [](const pb::Label& l) { return l.name() == "tenant"; });
+      if (!has) {
+        ts = stamped(ts, "tenant", "team-a");
+        stamps = true;
+      }
+    }
+    auto out = enforcer.enforce(body(in));
+    CAPTURE(seed);
+    REQUIRE(out.ok());
+    CAPTURE(out->status().message());
+    REQUIRE_FALSE(out->rejected);
+    CHECK(out->modified == stamps);
+    CHECK(diff(want, parse_body(out->body)).empty());
+  }
 }

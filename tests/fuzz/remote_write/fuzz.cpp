@@ -6,7 +6,9 @@
 //
 // Invariants checked on every accepted output: it re-parses with libprotobuf; every series
 // carries the tenant label with the writer's value and sorted, unique label names; the counts
-// match what was forwarded; an unmodified body is the input itself.
+// match what was forwarded; an unmodified body is the input itself; and when nothing was
+// refused, the output equals libprotobuf's parse of the input with the label stamped.
+#include <google/protobuf/util/message_differencer.h>
 #include <snappy.h>
 
 #include <cstdint>
@@ -102,5 +104,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     samples += static_cast<uint64_t>(ts.samples_size());
   }
   check(samples == out->accepted.samples);
+
+  // Differential: with nothing refused, the output is exactly what libprotobuf gets by parsing
+  // the input and stamping the tenant label where it is absent.
+  if (out->violations_total == 0 && out->metadata_dropped == 0) {
+    std::string in_raw;
+    if (snappy_framed) {
+      check(snappy::Uncompress(body.data(), body.size(), &in_raw));
+    } else {
+      in_raw.assign(body);
+    }
+    pb::WriteRequest want;
+    check(want.ParseFromString(in_raw));
+    for (auto& ts : *want.mutable_timeseries()) {
+      auto* labels = ts.mutable_labels();
+      bool has = false;
+      for (const auto& l : *labels) {
+        has = has || l.name() == "tenant";
+      }
+      if (!has) {
+        pb::Label* l = labels->Add();
+        l->set_name("tenant");
+        l->set_value("t1");
+        for (int i = labels->size() - 1; i > 0 && labels->Get(i - 1).name() > "tenant"; --i) {
+          labels->SwapElements(i, i - 1);
+        }
+      }
+    }
+    check(google::protobuf::util::MessageDifferencer::Equals(want, req));
+  }
   return 0;
 }
