@@ -836,7 +836,11 @@ class RawConn:
                     break
             r.body = b"".join(parts)
         elif r.header("Content-Length") is not None:
-            n = int(r.header("Content-Length"))
+            try:
+                n = int(r.header("Content-Length"))
+            except ValueError:
+                raise AssertionError("a strict client cannot frame this response: "
+                                     "Content-Length %r" % r.header("Content-Length"))
             r.body = self._exact(n)
             r.complete = len(r.body) == n
         else:
