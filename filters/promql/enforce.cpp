@@ -8,6 +8,8 @@
 // every vector selector, instant or range, wherever it sits. Matchers are ANDed, so each
 // selector selects exactly (its series) ∩ R, and every function, aggregation and operator then
 // sees only in-scope input: exact by construction. The user's matchers are never touched.
+// (absent(foo) becomes absent(foo{tenant="a"}), whose output then also carries tenant="a":
+// Prometheus derives absent()'s labels from the selector's equality matchers.)
 //
 // Several rules: a selector cannot express a union, so the union is lifted with `or` to the
 // nearest point where it is exact:
@@ -204,9 +206,6 @@ class Lifter {
               std::string(name) + "() derives its output labels from the selector " +
               print(ast_, arg) + "; it cannot be enforced exactly with a multi-rule scope");
         }
-      } else if (name == "info") {
-        return Status::invalid_argument(
-            "info() cannot be enforced exactly with a multi-rule scope");
       } else if (k == NodeKind::kMatrixSelector ||
                  (name == "timestamp" && k == NodeKind::kVectorSelector)) {
         lift_arg = i;  // per-series range function (or timestamp of a bare selector)
@@ -373,6 +372,15 @@ Status enforce(Ast& ast, const Scope& scope) {
   }
   if (scope.denies_everything()) {
     return Status::permission_denied("the scope grants access to no series");
+  }
+  for (NodeId id = 0; id < ast.node_count(); ++id) {
+    // info() selects info series by its own rules (identifying labels of its input plus the
+    // selector's data-label matchers); narrowing that selector is not provably the same as
+    // restricting the info series to the scope, so restricted scopes fail closed on it.
+    const Node& n = ast.node(id);
+    if (n.kind == NodeKind::kCall && n.str == "info") {
+      return Status::invalid_argument("info() is not supported with a restricted scope");
+    }
   }
   if (std::optional<Rule> one = collapse(scope.rules)) {
     const InternedRule rule = intern_rule(ast, *one);

@@ -136,21 +136,26 @@ TEST_CASE("promql enforce_query") {
        fails(Code::kInvalidArgument, "may match several metric names")},
       {"name regex with overlapping rules", R"(rate({__name__=~"a|b"}[5m]))", &kOverlap,
        fails(Code::kInvalidArgument, "may match several metric names")},
+      {"info refused when restricted", "info(foo)", &kTenantA,
+       fails(Code::kInvalidArgument, "info() is not supported")},
       // Scope edge cases.
       {"deny all", "foo", &kDenyAll, fails(Code::kPermissionDenied, "no series")},
       {"deny all still parses first", "foo{", &kDenyAll, fails(Code::kInvalidArgument, "parse error")},
       {"unrestricted passes through canonically", "sum(rate(foo[5m])) by (job)", &kUnrestricted,
        gives("sum by (job) (rate(foo[5m]))")},
+      {"unrestricted allows info", "info(foo)", &kUnrestricted, gives("info(foo)")},
       {"unrestricted still rejects hidden labels", "sum by (secret) (foo)", &kUnrestricted,
        fails(Code::kInvalidArgument, "\"secret\"")},
       {"invalid query", "sum(", &kTenantA, fails(Code::kInvalidArgument, "1:5: parse error")},
   };
+  ParseOptions exp;
+  exp.experimental_functions = true;
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name << ": " << c.query) {
-      auto r = enforce_query(c.query, *c.scope);
+      auto r = enforce_query(c.query, *c.scope, exp);
       c.check(r);
       if (r.ok()) {
-        testing::check_round_trip(*r);  // the output is valid PromQL
+        testing::check_round_trip(*r, exp);  // the output is valid PromQL
       }
     }
   }
