@@ -135,7 +135,8 @@ Status lift(ExprPtr& e, const LogsPolicy& p, const std::vector<Rule>& rules,
   if (r == nullptr) {
     return {};  // literals
   }
-  bool exact = !r->grouping && r->op != RangeOp::kAbsentOverTime;
+  // Loki drops the unwrapped label from each series, which may merge streams too.
+  bool exact = !r->grouping && r->op != RangeOp::kAbsentOverTime && !r->range.unwrap;
   for (const Stage& s : r->range.log.pipeline) {
     exact = exact && !stage_may_merge_streams(s);
   }
@@ -143,7 +144,8 @@ Status lift(ExprPtr& e, const LogsPolicy& p, const std::vector<Rule>& rules,
     return Status::invalid_argument(
         std::string("the principal's log scope has several rules that cannot be merged, and ") +
         range_op_name(r->op) +
-        " here (grouping, absent_over_time, label_format, drop or keep) cannot be split per rule "
+        " here (grouping, unwrap, absent_over_time, label_format, drop or keep) cannot be split "
+        "per rule "
         "exactly; query each scope separately");
   }
   ExprPtr chain;

@@ -17,8 +17,9 @@
 //   - filters::collapse() merges them into one rule when possible (one label's values differ);
 //   - metric queries: each range aggregation f(R) is lifted to `f(R∧r1) or f(R∧r2) ...`, which
 //     is exact when f keeps one output series per stream: no `by`/`without`, no
-//     absent_over_time, and no label_format/drop/keep stage (which could merge streams).
-//     Otherwise InvalidArgument;
+//     absent_over_time, no unwrap (Loki drops the unwrapped label from the series), and no
+//     label_format/drop/keep stage (any of which could merge streams). Otherwise
+//     InvalidArgument;
 //   - log queries: Enforced::per_rule_queries holds one query per rule and Enforced::query is
 //     empty. The gateway runs each and merges, de-duplicating streams by label set (a stream
 //     may match several rules).

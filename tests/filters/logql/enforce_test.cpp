@@ -1,6 +1,7 @@
 // Enforcement tables: exact rewritten queries, hidden labels, and audit-stream isolation.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -130,6 +131,8 @@ TEST_CASE("several uncollapsible rules: per-rule log queries, or-lifted metric q
        {query_is(R"((count_over_time({app="x", tenant="a", stream!="audit"}[1m]) or count_over_time({app="x", team="b", stream!="audit"}[1m])) > 5)")}},
       {"grouping not exact", two, R"(avg_over_time({app="x"} | unwrap l [5m]) by (h))",
        {fails(Code::kInvalidArgument, "cannot be split per rule")}},
+      {"unwrap not exact", two, R"(sum_over_time({app="x"} | unwrap l [5m]))",
+       {fails(Code::kInvalidArgument, "cannot be split")}},
       {"absent not exact", two, R"(absent_over_time({app="x"}[5m]))",
        {fails(Code::kInvalidArgument, "cannot be split")}},
       {"drop not exact", two, R"(sum(count_over_time({app="x"} | drop pod [5m])))",
@@ -311,4 +314,31 @@ TEST_CASE("selector-only parameters") {
   REQUIRE(all.ok());
   CHECK(*all == std::vector<std::string>{R"({app="x", tenant="a", stream!="audit"})",
                                          R"({app="x", team="b", stream!="audit"})"});
+}
+
+TEST_CASE("golden: the realistic corpus enforced for one tenant") {
+  LogsPolicy p;
+  p.scope.rules = {{eq("tenant", "team-a")}};
+  p.scope.hidden_labels = {"internal_id"};
+  p.audit_streams = {{eq("stream", "audit")}};
+  std::ifstream queries(OBSGATE_TESTDATA_DIR "/logql/queries.txt");
+  std::ifstream golden(OBSGATE_TESTDATA_DIR "/logql/enforced.golden");
+  REQUIRE(queries);
+  REQUIRE(golden);
+  std::string q;
+  std::string want;
+  int n = 0;
+  while (std::getline(queries, q)) {
+    if (q.empty() || q[0] == ';') {
+      continue;
+    }
+    REQUIRE(std::getline(golden, want));
+    CAPTURE(q);
+    auto r = enforce_query(q, p);
+    REQUIRE(r.ok());
+    CHECK(r->query == want);
+    ++n;
+  }
+  CHECK_FALSE(std::getline(golden, want));
+  CHECK(n >= 40);
 }
