@@ -523,6 +523,34 @@ class ProxyTest(GatewayTestCase):
         self.assertEqual(len(self.gw.access_log()), 2)
 
 
+class PoolTest(GatewayTestCase):
+    """Upstream pool settings: max_idle_connections and idle_timeout."""
+
+    def make_config(self, up):
+        ups = [{"name": "prom", "url": up.url, "api": "prometheus", "idle_timeout": "1s"},
+               {"name": "nopool", "url": up.url, "api": "prometheus",
+                "max_idle_connections": 0}]
+        routes = prom_routes() + [{"name": "nopool", "methods": ["GET"], "path": "/nopool",
+                                   "upstream": "nopool", "auth": "unsafe_none"}]
+        return base_config(free_port(), free_port(), ups, routes)
+
+    def test_max_idle_connections_zero_disables_pooling(self):
+        for _ in range(3):
+            self.assertEqual(self.gw.request("GET", "/nopool")[0], 200)
+        self.assertEqual(len(self.up.connections()), 3)
+        wait_for(lambda: all(c.closed for c in self.up.connections()),
+                 what="every upstream connection closed after use")
+
+    def test_idle_upstream_connection_swept(self):
+        self.assertEqual(self.gw.request("GET", "/api/v1/query?query=up")[0], 200)
+        conn = self.up.connections()[0]
+        self.assertIsNone(conn.closed)
+        # The sweep runs every 5 s and drops connections idle for longer than 1 s.
+        wait_for(lambda: conn.closed, timeout=10, what="the idle connection to be swept")
+        self.assertEqual(self.gw.request("GET", "/api/v1/query?query=up")[0], 200)
+        self.assertEqual(len(self.up.connections()), 2)
+
+
 class ConcurrencyTest(GatewayTestCase):
     """Several worker threads and many concurrent clients."""
 
