@@ -232,3 +232,23 @@ TEST_CASE("to_target rebuilds what is forwarded") {
     }
   }
 }
+
+TEST_CASE("reason tokens are distinct and whitespace-free (they go into access-log details)") {
+  const std::string_view tokens[] = {
+      reason::kTargetEmpty,         reason::kAsteriskForm,       reason::kAbsoluteForm,
+      reason::kAuthorityForm,       reason::kNotOriginForm,      reason::kFragment,
+      reason::kPathEmpty,           reason::kPathNotAbsolute,    reason::kPathInvalidEscape,
+      reason::kPathEncodedSlash,    reason::kPathEncodedBackslash, reason::kPathBackslash,
+      reason::kPathNul,             reason::kPathControlChar,    reason::kPathSpace,
+      reason::kPathNonAscii,        reason::kPathAboveRoot,      reason::kQueryInvalidEscape,
+      reason::kQueryControlChar,    reason::kQuerySpace,         reason::kQueryNonAscii,
+  };
+  for (size_t i = 0; i < std::size(tokens); ++i) {
+    CAPTURE(tokens[i]);
+    CHECK_FALSE(tokens[i].empty());
+    CHECK(tokens[i].find_first_of(" \t\r\n{}") == std::string_view::npos);
+    for (size_t j = i + 1; j < std::size(tokens); ++j) {
+      CHECK(tokens[i] != tokens[j]);
+    }
+  }
+}
