@@ -157,6 +157,26 @@ class LimitsTest(GatewayTestCase):
             ("Transfer-Encoding", "xchunked")]) + b"0\r\n\r\n"),
         ("space_before_colon", head("POST", "/api/v1/write", [
             ("Content-Length ", "5")]) + b"hello"),
+        ("missing_host", head("GET", "/api/v1/query", [], host=False)),
+        ("two_hosts", head("GET", "/api/v1/query", [("Host", "other.test")])),
+        ("nul_in_header", b"GET /api/v1/query HTTP/1.1\r\nHost: gw.test\r\nX-A: a\x00b\r\n\r\n"),
+        ("bad_version", b"GET /api/v1/query HTTP/1.7\r\nHost: gw.test\r\n\r\n"),
+        ("lower_case_version", b"GET /api/v1/query http/1.1\r\nHost: gw.test\r\n\r\n"),
+        ("http09", b"GET /api/v1/query\r\n\r\n"),
+        ("http2_preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+        ("double_space_request_line", b"GET  /api/v1/query HTTP/1.1\r\nHost: gw.test\r\n\r\n"),
+        ("space_in_name", b"GET /api/v1/query HTTP/1.1\r\nHost: gw.test\r\nX A: b\r\n\r\n"),
+        ("tab_before_colon", head("POST", "/api/v1/write", [("Content-Length\t", "5")]) +
+         b"hello"),
+        ("empty_name", b"GET /api/v1/query HTTP/1.1\r\nHost: gw.test\r\n: x\r\n\r\n"),
+        ("cl_two_numbers", head("POST", "/api/v1/write", [("Content-Length", "5 5")]) +
+         b"hello"),
+        ("connect_authority", b"CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n"),
+    ]
+
+    # Broken chunked bodies: the head was fine, so obsgate may have opened the upstream
+    # connection and even streamed part of the body, but no complete request may get through.
+    BODY_SMUGGLING = [
         ("chunk_size_not_hex", head("POST", "/api/v1/write", [
             ("Transfer-Encoding", "chunked")]) + b"zz\r\nhello\r\n0\r\n\r\n"),
         ("chunk_size_negative", head("POST", "/api/v1/write", [
@@ -167,10 +187,18 @@ class LimitsTest(GatewayTestCase):
             ("Transfer-Encoding", "chunked")]) + b"10000000000000005\r\nhello\r\n0\r\n\r\n"),
         ("chunk_size_empty", head("POST", "/api/v1/write", [
             ("Transfer-Encoding", "chunked")]) + b"\r\nhello\r\n0\r\n\r\n"),
-        ("missing_host", head("GET", "/api/v1/query", [], host=False)),
-        ("two_hosts", head("GET", "/api/v1/query", [("Host", "other.test")])),
-        ("nul_in_header", b"GET /api/v1/query HTTP/1.1\r\nHost: gw.test\r\nX-A: a\x00b\r\n\r\n"),
-        ("bad_version", b"GET /api/v1/query HTTP/1.7\r\nHost: gw.test\r\n\r\n"),
+        ("chunk_size_bare_lf", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b"5\nhello\r\n0\r\n\r\n"),
+        ("chunk_size_trailing_space", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b"5 \r\nhello\r\n0\r\n\r\n"),
+        ("chunk_size_leading_space", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b" 5\r\nhello\r\n0\r\n\r\n"),
+        ("chunk_ext_bare_lf", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b"5;a=b\nhello\r\n0\r\n\r\n"),
+        ("chunk_data_overrun", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b"5\r\nhelloXX\r\n0\r\n\r\n"),
+        ("trailer_content_length", head("POST", "/api/v1/write", [
+            ("Transfer-Encoding", "chunked")]) + b"5\r\nhello\r\n0\r\nContent-Length: 50\r\n\r\n"),
     ]
 
     def test_smuggling_attempts_get_400_and_reach_nothing(self):
@@ -187,6 +215,25 @@ class LimitsTest(GatewayTestCase):
                     c.close()
         time.sleep(0.2)
         self.assert_upstream_saw_nothing()
+        status, _, _ = self.gw.request("GET", "/api/v1/query?query=up")
+        self.assertEqual(status, 200)
+
+    def test_broken_chunked_bodies_get_400_and_no_complete_request(self):
+        for name, data in self.BODY_SMUGGLING:
+            with self.subTest(name):
+                c = RawConn(self.gw.port)
+                try:
+                    c.send_quiet(data)
+                    r = c.read_response()
+                    self.assertIsNotNone(r, "no response")
+                    self.assertEqual(r.status, 400, r.body)
+                    self.assertIn(b"malformed_body", r.body)
+                    self.assertTrue(c.closed_by_peer(5), "connection left open after a 400")
+                finally:
+                    c.close()
+        wait_for(lambda: all(x.closed for x in self.up.connections()), timeout=5,
+                 what="every upstream connection closed")
+        self.assertEqual(self.up.requests(), [])
         status, _, _ = self.gw.request("GET", "/api/v1/query?query=up")
         self.assertEqual(status, 200)
 
