@@ -203,6 +203,8 @@ class ConnInfo:
         self.send_error_time = None
         self.sni = None
         self.protocol_error = None
+        self.tls_error = None
+        self.peer_cn = None  # the client certificate's CN on a TLS upstream that asks for one
 
 
 class _ProtocolError(Exception):
@@ -343,10 +345,14 @@ class Upstream:
             if self.ssl_context is not None:
                 try:
                     conn = self.ssl_context.wrap_socket(conn, server_side=True)
-                except (ssl.SSLError, OSError):
+                except (ssl.SSLError, OSError) as e:
+                    info.tls_error = str(e)
                     return
                 with self.lock:
                     self._socks.add(conn)
+                cert = conn.getpeercert()
+                if cert:
+                    info.peer_cn = dict(x[0] for x in cert.get("subject", ())).get("commonName")
             reader = _Reader(conn, info)
             while not self._stop.is_set():
                 if not self._one(conn, reader, info):

@@ -1,6 +1,7 @@
 """Admin endpoints, configuration reloads (SIGHUP), graceful drain (SIGTERM), --check-config."""
 
 import copy
+import json
 import os
 import signal
 import socket
@@ -260,6 +261,33 @@ class LifecycleTest(GatewayTestCase):
         self.assertTrue(c.closed_by_peer(2))  # the client is cut off, not left hanging
         c.close()
         self.assertIn("drain timeout", gw.stderr())
+
+
+class LoggingTest(GatewayTestCase):
+    """access_log to a file, decision_log off."""
+
+    def make_config(self, up):
+        self.access_path = os.path.join(self.tmp, "access.log")
+        cfg = base_config(free_port(), free_port(),
+                          [{"name": "prom", "url": up.url, "api": "prometheus"}], prom_routes())
+        cfg["logging"] = {"access_log": self.access_path, "decision_log": "off"}
+        return cfg
+
+    def test_access_log_to_file(self):
+        for i in range(3):
+            self.gw.request("GET", "/api/v1/query?query=up", headers={"X-Request-Id": "f%d" % i})
+
+        def lines():
+            try:
+                with open(self.access_path) as f:
+                    return [json.loads(l) for l in f if l.strip()]
+            except OSError:
+                return []
+
+        got = wait_for(lambda: len(lines()) == 3 and lines(), what="3 lines in the file")
+        self.assertEqual([e["request_id"] for e in got], ["f0", "f1", "f2"])
+        self.assertTrue(all(e["status"] == 200 and e["route"] == "query" for e in got))
+        self.assertEqual(self.gw.access_log(), [])  # nothing on stdout
 
 
 def pos(text, needle, nth=1):

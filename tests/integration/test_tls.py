@@ -74,6 +74,12 @@ class TlsTest(GatewayTestCase):
         ctx.load_cert_chain(p("server.crt"), p("server.key"))
         self.tls_up = Upstream(ssl_context=ctx)
         self.addCleanup(self.tls_up.stop)
+        mctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        mctx.load_cert_chain(p("server.crt"), p("server.key"))
+        mctx.load_verify_locations(p("ca.crt"))
+        mctx.verify_mode = ssl.CERT_REQUIRED
+        self.mtls_up = Upstream(ssl_context=mctx)
+        self.addCleanup(self.mtls_up.stop)
         tls = {"cert_file": p("server.crt"), "key_file": p("server.key")}
         listeners = [
             {"name": "public", "address": HOST, "port": free_port()},
@@ -93,9 +99,14 @@ class TlsTest(GatewayTestCase):
              "tls": {"ca_file": p("other-ca.crt"), "server_name": "upstream.test"}},
             {"name": "wrong-name", "url": url, "api": "prometheus",
              "tls": {"ca_file": p("ca.crt"), "server_name": "wrong.test"}},
+            {"name": "mtls-up", "url": self.mtls_up.url, "api": "prometheus",
+             "tls": {"ca_file": p("ca.crt"), "server_name": "upstream.test",
+                     "cert_file": p("client.crt"), "key_file": p("client.key")}},
+            {"name": "mtls-up-nocert", "url": self.mtls_up.url, "api": "prometheus",
+             "tls": {"ca_file": p("ca.crt"), "server_name": "upstream.test"}},
         ]
         routes = prom_routes()
-        for name in ("secure", "by-ip", "wrong-ca", "wrong-name"):
+        for name in ("secure", "by-ip", "wrong-ca", "wrong-name", "mtls-up", "mtls-up-nocert"):
             routes.append({"name": name, "methods": ["GET"], "path": "/" + name,
                            "upstream": name, "auth": "unsafe_none"})
         return base_config(0, free_port(), ups, routes, listeners=listeners)
@@ -205,6 +216,15 @@ class TlsTest(GatewayTestCase):
         self.assertIn(b"upstream_error{tls}", body)
         self.assertEqual(self.tls_up.requests(complete_only=False), [])
         self.assertIn("wrong.test", self.tls_up.sni_seen)
+
+    def test_client_certificate_towards_upstream(self):
+        status, _, body = self.gw.request("GET", "/mtls-up")
+        self.assertEqual(status, 200, body)
+        self.assertEqual([c.peer_cn for c in self.mtls_up.connections()], ["client-alice"])
+        self.assertEqual(len(self.mtls_up.requests("/mtls-up")), 1)
+        status, _, body = self.gw.request("GET", "/mtls-up-nocert")
+        self.assertEqual(status, 502)
+        self.assertEqual(len(self.mtls_up.requests()), 1)
 
     def test_https_upstream_connection_reused(self):
         for i in range(5):
