@@ -74,6 +74,18 @@ class Parser {
   int depth_ = 0;
 };
 
+inline bool match_op(Tok k, MatchOp& op) {
+  switch (k) {
+    case Tok::kEq: op = MatchOp::kEq; return true;
+    case Tok::kNeq: op = MatchOp::kNeq; return true;
+    case Tok::kRe: op = MatchOp::kRe; return true;
+    case Tok::kNre: op = MatchOp::kNre; return true;
+    default: return false;
+  }
+}
+
+inline Str str_of(const Token& t) { return Str{t.str, t.raw}; }
+
 // Does the matcher accept the empty string (Prometheus semantics, anchored regex)?
 bool matches_empty(MatchOp op, const std::string& value);
 // Does the pattern compile as an RE2 regex (Go syntax subset)?
