@@ -2,9 +2,12 @@
 
 Pieces:
   free_port()          a currently free TCP port on 127.0.0.1
-  Upstream             a recording HTTP/1.1 test backend on raw sockets; per-path behaviours
-                       (echo, stream N bytes, sleep, die mid-response, response headers) and a
-                       record of every request, connection and connection error it saw
+  Upstream             a recording HTTP/1.1 test backend on raw sockets (optionally TLS);
+                       per-path Behaviour (echo, stream N bytes with content-length or chunked,
+                       sleep, die mid-response, raw bytes, extra response headers) and a record
+                       of every request (method, target, headers, body length + sha256, client
+                       port / connection), connection and send error it saw
+  Blackhole            a port whose accept queue is full (connects hang: connect timeouts)
   Gateway              obsgate as a subprocess with a generated config in a temp dir
   GatewayTestCase      unittest.TestCase base that starts/stops the above and cleans up
   raw_request(), RawConn, read_response()
@@ -82,8 +85,9 @@ class Pattern:
 
     @classmethod
     def chunks(cls, total, size=256 * 1024):
-        """Yields total bytes of the pattern in pieces of at most size bytes."""
+        """Yields total bytes of the pattern in pieces of at most size bytes (<= 1 MiB)."""
         block = cls.block()
+        assert 0 < size <= len(block)
         off = 0
         while off < total:
             n = min(size, total - off)

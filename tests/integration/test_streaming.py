@@ -5,11 +5,15 @@ Each test moves 200 MB through obsgate and then reads the gateway's peak residen
 """
 
 import hashlib
+import http.client
 import json
+import ssl
 import sys
 import unittest
 
-from harness import Behaviour, GatewayTestCase, Pattern
+from harness import HOST, Behaviour, GatewayTestCase, Pattern, Upstream, base_config, free_port
+from harness import prom_routes
+from test_tls import Pki
 
 SIZE = 200 * 1000 * 1000
 MAX_HWM_KIB = 64 * 1024
@@ -100,6 +104,57 @@ class StreamingTest(GatewayTestCase):
         status, echoed = self.upload(chunked=True)
         self.check_upload(status, echoed, chunked=True)
         self.check_memory("200 MB request body, chunked")
+
+
+class TlsStreamingTest(StreamingTest):
+    """The same 200 MB response through a TLS listener from an https upstream."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = Pki()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pki.cleanup()
+
+    def make_config(self, up):
+        p = self.pki.path
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(p("server.crt"), p("server.key"))
+        self.tls_up = Upstream(ssl_context=ctx)
+        self.addCleanup(self.tls_up.stop)
+        listeners = [{"name": "tls", "address": HOST, "port": free_port(),
+                      "tls": {"cert_file": p("server.crt"), "key_file": p("server.key")}}]
+        ups = [{"name": "prom", "url": self.tls_up.url, "api": "prometheus",
+                "tls": {"ca_file": p("ca.crt"), "server_name": "upstream.test"}}]
+        return base_config(0, free_port(), ups, prom_routes(), listeners=listeners)
+
+    def test_response_200mb_tls_both_sides(self):
+        self.tls_up.on("/big", Behaviour.stream(SIZE))
+        ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
+        c = http.client.HTTPSConnection("localhost", self.gw.port, timeout=60, context=ctx)
+        try:
+            c.request("GET", "/big")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                b = r.read(1 << 20)
+                if not b:
+                    break
+                n += len(b)
+                h.update(b)
+        finally:
+            c.close()
+        self.assertEqual(n, SIZE)
+        self.assertEqual(h.hexdigest(), Pattern.sha256(SIZE))
+        self.check_memory("200 MB response, TLS listener and https upstream")
+
+
+# The plain-text tests are not repeated over TLS.
+for _name in [n for n in vars(StreamingTest) if n.startswith("test_")]:
+    setattr(TlsStreamingTest, _name, None)
 
 
 if __name__ == "__main__":
