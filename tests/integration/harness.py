@@ -203,6 +203,7 @@ class ConnInfo:
         self.opened = time.monotonic()
         self.closed = None
         self.bytes_in = 0
+        self.bytes_out = 0
         self.send_error = None  # e.g. "BrokenPipeError" while writing a response
         self.send_error_time = None
         self.sni = None
@@ -421,6 +422,7 @@ class Upstream:
     def _send(self, conn, data, info):
         try:
             conn.sendall(data)
+            info.bytes_out += len(data)
         except OSError as e:
             info.send_error = type(e).__name__
             info.send_error_time = time.monotonic()

@@ -9,6 +9,7 @@ import http.client
 import json
 import ssl
 import sys
+import time
 import unittest
 
 from harness import HOST, Behaviour, GatewayTestCase, Pattern, Upstream, base_config, free_port
@@ -64,6 +65,34 @@ class StreamingTest(GatewayTestCase):
         self.assertEqual(n, SIZE)
         self.assertEqual(digest, Pattern.sha256(SIZE))
         self.check_memory("200 MB response, chunked")
+
+    def test_slow_client_backpressure(self):
+        self.up.on("/big", Behaviour.stream(SIZE))
+        c = self.gw.connection(timeout=60)
+        try:
+            c.request("GET", "/big")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            h = hashlib.sha256()
+            first = r.read(1 << 20)
+            h.update(first)
+            time.sleep(2)  # the client stops reading: the gateway must stop reading upstream
+            sent = self.up.connections()[0].bytes_out
+            print("\n[streaming] upstream got %.1f MB ahead of a stalled client" % (sent / 1e6),
+                  file=sys.stderr)
+            self.assertLess(sent, 32 * 1000 * 1000)
+            n = len(first)
+            while True:
+                b = r.read(1 << 20)
+                if not b:
+                    break
+                n += len(b)
+                h.update(b)
+        finally:
+            c.close()
+        self.assertEqual(n, SIZE)
+        self.assertEqual(h.hexdigest(), Pattern.sha256(SIZE))
+        self.check_memory("200 MB response to a client that stalls")
 
     def upload(self, chunked):
         c = self.gw.connection(timeout=60)
