@@ -243,6 +243,14 @@ TEST_CASE("is_valid_utf8") {
       {"truncated", "\xE2\x82", false},
       {"bad continuation", "\xE2\x28\xA1", false},
       {"f5", "\xF5\x80\x80\x80", false},
+      // Around the 8-byte ASCII fast path.
+      {"long ascii", "abcdefghijklmnopqrstuvwxyz0123456789", true},
+      {"two byte at offset 7", "abcdefg\xC3\xA9xyz", true},
+      {"two byte at offset 8", "abcdefgh\xC3\xA9xyz", true},
+      {"bad byte at offset 8", "abcdefgh\xFFxyz", false},
+      {"bad byte at offset 15", "abcdefghijklmno\xFF", false},
+      {"truncated at end of long", "abcdefghijklmnop\xE2\x82", false},
+      {"valid at end of long", "abcdefghijklmnop\xE2\x82\xAC", true},
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.name) { CHECK(is_valid_utf8(c.s) == c.valid); }
