@@ -131,6 +131,7 @@ class Behaviour:
         self.data = kw.get("data", b"")
         self.close = kw.get("close", False)
         self.piece = kw.get("piece", 256 * 1024)
+        self.body_delay = kw.get("body_delay", 0.0)
 
     @staticmethod
     def echo(status=200, headers=(), delay=0.0, close=False):
@@ -144,6 +145,11 @@ class Behaviour:
         with rate_sleep seconds after each piece."""
         return Behaviour("stream", size=size, chunked=chunked, headers=list(headers),
                          rate_sleep=rate_sleep, piece=piece)
+
+    @staticmethod
+    def slow_reader(body_delay):
+        """Waits body_delay seconds before reading the request body, then echoes."""
+        return Behaviour("echo", body_delay=body_delay)
 
     @staticmethod
     def sleep(delay):
@@ -393,6 +399,10 @@ class Upstream:
             rec.headers.append((name, value.strip()))
         with self.lock:
             self.records.append(rec)  # visible at once, complete=False until the body is in
+        with self.lock:
+            b = self.behaviours.get(rec.path, self.default)
+        if b.body_delay:
+            self._stop.wait(b.body_delay)
         sha = hashlib.sha256()
 
         def sink(b):
@@ -415,8 +425,6 @@ class Upstream:
         rec.body_sha256 = sha.hexdigest()
         rec.complete = True
         rec.time = time.monotonic()
-        with self.lock:
-            b = self.behaviours.get(rec.path, self.default)
         return self._respond(conn, rec, b, info)
 
     def _send(self, conn, data, info):

@@ -9,6 +9,7 @@ import http.client
 import json
 import ssl
 import sys
+import threading
 import time
 import unittest
 
@@ -93,6 +94,44 @@ class StreamingTest(GatewayTestCase):
         self.assertEqual(n, SIZE)
         self.assertEqual(h.hexdigest(), Pattern.sha256(SIZE))
         self.check_memory("200 MB response to a client that stalls")
+
+    def test_slow_upstream_backpressure_on_upload(self):
+        self.up.on("/api/v1/write", Behaviour.slow_reader(2.0))
+        sent = [0]
+
+        def body():
+            for c in Pattern.chunks(SIZE):
+                sent[0] += len(c)
+                yield c
+
+        result = {}
+
+        def run():
+            c = self.gw.connection(timeout=60)
+            try:
+                c.request("POST", "/api/v1/write", body=body(),
+                          headers={"Content-Length": str(SIZE)})
+                r = c.getresponse()
+                result["r"] = (r.status, json.loads(r.read()))
+            except Exception as e:  # reported below
+                result["e"] = e
+            finally:
+                c.close()
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        time.sleep(1.5)  # the upstream is not reading yet
+        ahead = sent[0]
+        print("\n[streaming] client got %.1f MB ahead of a stalled upstream" % (ahead / 1e6),
+              file=sys.stderr)
+        self.assertLess(ahead, 32 * 1000 * 1000)
+        t.join(60)
+        self.assertNotIn("e", result, result.get("e"))
+        status, echoed = result["r"]
+        self.assertEqual(status, 200)
+        self.assertEqual(echoed["body_len"], SIZE)
+        self.assertEqual(echoed["body_sha256"], Pattern.sha256(SIZE))
+        self.check_memory("200 MB upload to an upstream that stalls")
 
     def upload(self, chunked):
         c = self.gw.connection(timeout=60)
