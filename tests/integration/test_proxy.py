@@ -89,12 +89,12 @@ class ProxyTest(GatewayTestCase):
         r = raw_request(self.gw.port, req("GET", "/api/v1/query?query=up", [
             ("Connection", "keep-alive, X-Hop-Custom"), ("X-Hop-Custom", "secret"),
             ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Upgrade", "h2c"),
-            ("Proxy-Connection", "keep-alive"), ("X-Kept", "yes")]))
+            ("Proxy-Connection", "keep-alive"), ("Trailer", "X-Checksum"), ("X-Kept", "yes")]))
         self.assertIsNotNone(r)
         self.assertEqual(r.status, 200)
         rec = self.only_request("/api/v1/query")
         for h in ("Connection", "X-Hop-Custom", "Keep-Alive", "TE", "Upgrade",
-                  "Proxy-Connection"):
+                  "Proxy-Connection", "Trailer"):
             self.assertIsNone(rec.header(h), "%s reached the upstream" % h)
         self.assertEqual(rec.header("X-Kept"), "yes")
         self.assertIsNone(r.header("X-Up-Hop"))
@@ -190,7 +190,10 @@ class ProxyTest(GatewayTestCase):
     def test_owned_headers_stripped_by_default(self):
         owned = [("Authorization", "Bearer client-token"), ("Proxy-Authorization", "Basic eA=="),
                  ("X-Scope-OrgID", "tenant-b"), ("X-Vault-Token", "s.secret"),
-                 ("X-Obsgate-Tenant", "t")]
+                 ("X-Obsgate-Tenant", "t"),
+                 # case variants and repeats
+                 ("AUTHORIZATION", "Bearer second"), ("x-scope-orgid", "tenant-c"),
+                 ("X-Scope-OrgId", "tenant-d"), ("x-vault-token", "s.other")]
         r = raw_request(self.gw.port,
                         req("GET", "/api/v1/query?query=up", owned + [("X-Harmless", "1")]))
         self.assertEqual(r.status, 200)
