@@ -86,7 +86,11 @@ Result<std::string> b64_member(const json::object& o, std::string_view name) {
   return out;
 }
 
-Result<PkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
+// check_public: run EVP_PKEY_public_check (EC: point on the curve, not infinity, in the
+// subgroup). Not for RSA: OpenSSL's SP 800-56B public check runs a compositeness test on n that
+// costs milliseconds per key, and a bad modulus cannot make a forged signature verify anyway;
+// the cheap RSA checks (size, odd n, odd e) are done by rsa_key().
+Result<PkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld, bool check_public) {
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld));
   std::unique_ptr<EVP_PKEY_CTX, PctxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
@@ -96,8 +100,9 @@ Result<PkeyPtr> from_params(const char* type, OSSL_PARAM_BLD* bld) {
     return Status::invalid_argument(std::string("OpenSSL rejected the ") + type + " key");
   }
   PkeyPtr key(raw);
-  // The public check validates the EC point (on the curve, not infinity, right order);
-  // for RSA it checks n and e are sane.
+  if (!check_public) {
+    return key;
+  }
   std::unique_ptr<EVP_PKEY_CTX, PctxFree> check(
       EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
@@ -135,6 +140,9 @@ Result<PkeyPtr> rsa_key(const json::object& o, const JwksLimits& limits, int& bi
     return Status::invalid_argument("RSA modulus of " + std::to_string(bits) +
                                     " bits is above " + std::to_string(limits.max_rsa_bits));
   }
+  if (!BN_is_odd(bn_n.get())) {
+    return Status::invalid_argument("RSA modulus is even");
+  }
   // e must be odd and >= 3; cap it at 64 bits to keep verification cheap.
   if (!BN_is_odd(bn_e.get()) || BN_num_bits(bn_e.get()) < 2 || BN_num_bits(bn_e.get()) > 64) {
     return Status::invalid_argument("RSA exponent is not an odd value in [3, 2^64)");
@@ -144,7 +152,7 @@ Result<PkeyPtr> rsa_key(const json::object& o, const JwksLimits& limits, int& bi
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
     return Status::internal("out of memory");
   }
-  return from_params("RSA", bld.get());
+  return from_params("RSA", bld.get(), /*check_public=*/false);
 }
 
 Result<PkeyPtr> ec_key(const json::object& o, std::string_view crv, int& bits) {
@@ -183,7 +191,7 @@ Result<PkeyPtr> ec_key(const json::object& o, std::string_view crv, int& bits) {
                                        point.size()) != 1) {
     return Status::internal("out of memory");
   }
-  return from_params("EC", bld.get());
+  return from_params("EC", bld.get(), /*check_public=*/true);
 }
 
 Result<PkeyPtr> okp_key(const json::object& o, std::string_view crv, int& bits) {
@@ -203,7 +211,7 @@ Result<PkeyPtr> okp_key(const json::object& o, std::string_view crv, int& bits) 
                                                x->size()) != 1) {
     return Status::internal("out of memory");
   }
-  return from_params("ED25519", bld.get());
+  return from_params("ED25519", bld.get(), /*check_public=*/false);
 }
 
 // Builds one key or says why it is skipped.

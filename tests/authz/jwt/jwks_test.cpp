@@ -64,6 +64,14 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
       {"RSA even exponent skipped",
        [&] { return jwks({with_member(public_jwk(f.rsa), "e", std::string("\x01\x00", 2)), ed}); },
        {"ed"}, "exponent"},
+      {"RSA even modulus skipped",
+       [&] {
+         const std::string j = public_jwk(f.rsa);
+         std::string n = member_bytes(j, "n");
+         n.back() = static_cast<char>(n.back() & ~1);
+         return jwks({with_member(j, "n", n), ed});
+       },
+       {"ed"}, "modulus is even"},
       {"RSA n not base64url skipped",
        [&] {
          std::string j = public_jwk(f.rsa);
