@@ -1,6 +1,7 @@
 // Fuzzes parse_params / encode_params / merge_url_and_form. Invariants (a violation traps):
 // parse(encode(parse(x))) == parse(x); the encoding is canonical (a fixed point, made only of
-// unreserved bytes, "=", "&" and uppercase escapes); merging with a policy never loses pairs.
+// unreserved bytes, "=", "&" and uppercase escapes); merging with a policy never loses pairs;
+// is_valid_utf8 agrees with a naive code-point decoder.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,10 +24,53 @@ bool canonical_byte(char c) {
          c == '-' || c == '.' || c == '_' || c == '~' || c == '%' || c == '=' || c == '&';
 }
 
+// Naive UTF-8 validity by decoding code points, as an oracle for is_valid_utf8's range table
+// and 8-byte fast path.
+bool reference_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      len = 1;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i < len) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    const uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
+  require(obsgate::routing::is_valid_utf8(in) == reference_utf8(in));
   auto p = parse_params(in);
   if (!p.ok()) {
     return 0;
