@@ -323,6 +323,50 @@ Result<std::string> enforce_selector(std::string_view selector, const LogsPolicy
   return std::move(all.value().front());
 }
 
+Result<std::vector<std::string>> scope_selectors(const LogsPolicy& policy) {
+  const Scope& scope = policy.scope;
+  if (scope.denies_everything()) {
+    return Status::permission_denied("the principal's scope grants no log streams");
+  }
+  std::vector<Rule> rules;
+  if (scope.unrestricted) {
+    rules.emplace_back();
+  } else if (auto single = collapse(scope.rules)) {
+    rules.push_back(std::move(*single));
+  } else {
+    rules = scope.rules;
+  }
+  std::vector<std::string> out;
+  for (const Rule& rule : rules) {
+    Rule all = rule;
+    if (!policy.auditor) {
+      for (const Rule& a : policy.audit_streams) {
+        if (a.size() != 1) {
+          return Status::failed_precondition("audit stream rule with several matchers");
+        }
+        all.push_back({a[0].name, negate(a[0].op), a[0].value});
+      }
+    }
+    if (all.empty()) {
+      continue;  // nothing to restrict
+    }
+    Selector sel;
+    bool selective = false;
+    for (const Matcher& m : all) {
+      sel.matchers.push_back(to_label_matcher(m));
+      selective = selective || !detail::matches_empty(m.op, m.value);
+    }
+    if (!selective) {
+      return Status::failed_precondition(
+          "the scope has no matcher Loki accepts as a stream selector on its own");
+    }
+    std::string text;
+    put_selector(text, sel);
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
 Result<ExprPtr> parse(std::string_view query) {
   if (query.size() >= 131072) {
     return Status::invalid_argument("parse error : input size too long (" +

@@ -84,6 +84,12 @@ Result<std::string> enforce_selector(std::string_view selector, const LogsPolicy
 Result<std::vector<std::string>> enforce_selector_per_rule(std::string_view selector,
                                                            const LogsPolicy& policy);
 
+// For selector parameters the client left out (labels, label values): the scope itself as
+// selectors, one per scope rule after collapse(). Empty when there is nothing to restrict (an
+// unrestricted auditor). FailedPrecondition when a selector would only have matchers that
+// accept "" (e.g. just `stream!="audit"`), which Loki refuses: filter the response instead.
+Result<std::vector<std::string>> scope_selectors(const LogsPolicy& policy);
+
 // AST-level entry point. `per_rule` is used exactly as Enforced::per_rule_queries.
 struct EnforcedExpr {
   ExprPtr expr;

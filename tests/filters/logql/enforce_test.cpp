@@ -342,3 +342,40 @@ TEST_CASE("golden: the realistic corpus enforced for one tenant") {
   CHECK_FALSE(std::getline(golden, want));
   CHECK(n >= 40);
 }
+
+TEST_CASE("scope_selectors stand in for a missing selector parameter") {
+  LogsPolicy unrestricted_auditor = kTeamA;
+  unrestricted_auditor.scope.unrestricted = true;
+  unrestricted_auditor.auditor = true;
+  LogsPolicy unrestricted = kTeamA;
+  unrestricted.scope.unrestricted = true;
+  struct SelCase {
+    const char* name;
+    LogsPolicy policy;
+    std::vector<std::string> want;
+    Code code;
+  };
+  const SelCase cases[] = {
+      {"one rule", kTeamA, {R"({tenant="a", stream!="audit"})"}, Code::kOk},
+      {"collapsed", tenant({{eq("tenant", "a")}, {eq("tenant", "b")}}),
+       {R"({tenant=~"a|b", stream!="audit"})"}, Code::kOk},
+      {"per rule", tenant({{eq("tenant", "a")}, {eq("team", "b")}}),
+       {R"({tenant="a", stream!="audit"})", R"({team="b", stream!="audit"})"}, Code::kOk},
+      {"auditor", tenant({{eq("tenant", "a")}}, true), {R"({tenant="a"})"}, Code::kOk},
+      {"nothing to restrict", unrestricted_auditor, {}, Code::kOk},
+      {"negation only is not a selector", unrestricted, {}, Code::kFailedPrecondition},
+      {"no access", LogsPolicy{}, {}, Code::kPermissionDenied},
+  };
+  for (const SelCase& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      auto r = scope_selectors(c.policy);
+      CHECK(r.status().code() == c.code);
+      if (r.ok()) {
+        CHECK(*r == c.want);
+        for (const std::string& s : *r) {
+          CHECK(parse(s).ok());
+        }
+      }
+    }
+  }
+}
