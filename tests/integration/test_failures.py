@@ -26,6 +26,9 @@ class FailuresTest(GatewayTestCase):
                 "api": "prometheus"},
                {"name": "blackhole", "url": "http://127.0.0.1:%d" % self.blackhole.port,
                 "api": "loki"}]
+        for flavor in ("generic", "loki", "openbao"):
+            ups.append({"name": "down-" + flavor, "url": "http://127.0.0.1:%d" % self.dead_port,
+                        "api": flavor})
         routes = prom_routes() + [
             {"name": "down", "methods": ["GET", "POST"], "path": "/down", "upstream": "down",
              "auth": "unsafe_none"},
@@ -33,6 +36,10 @@ class FailuresTest(GatewayTestCase):
              "auth": "unsafe_none"},
             {"name": "blackhole", "methods": ["GET"], "path": "/loki/api/v1/query",
              "upstream": "blackhole", "auth": "unsafe_none", "unsafe_any_query_params": True}]
+        for flavor in ("generic", "loki", "openbao"):
+            routes.append({"name": "down-" + flavor, "methods": ["GET"],
+                           "path": "/down-" + flavor, "upstream": "down-" + flavor,
+                           "auth": "unsafe_none"})
         return base_config(free_port(), free_port(), ups, routes, timeouts={
             "upstream_response": "%dms" % (UPSTREAM_RESPONSE_TIMEOUT * 1000),
             "upstream_connect": "%dms" % (UPSTREAM_CONNECT_TIMEOUT * 1000)})
@@ -67,6 +74,24 @@ class FailuresTest(GatewayTestCase):
         e = self.gw.wait_access_log(lambda e: e.get("request_id") == "it-down-1")[0]
         self.assertEqual(e["status"], 502)
         self.assertEqual(e["detail"], "upstream_error{connect}")
+
+    def test_502_body_follows_the_upstream_api_flavor(self):
+        cases = [
+            ("/down", "application/json",
+             b'{"status":"error","errorType":"unavailable","error":"upstream unavailable",'
+             b'"reason":"upstream_error{connect}"}'),
+            ("/down-generic", "application/json",
+             b'{"error":"upstream unavailable","reason":"upstream_error{connect}"}'),
+            ("/down-loki", "text/plain; charset=utf-8",
+             b"upstream unavailable (upstream_error{connect})\n"),
+            ("/down-openbao", "application/json", b'{"errors":["upstream unavailable"]}'),
+        ]
+        for path, ctype, body in cases:
+            with self.subTest(path):
+                status, headers, got = self.gw.request("GET", path)
+                self.assertEqual(status, 502)
+                self.assertEqual(headers["content-type"], ctype)
+                self.assertEqual(got, body)
 
     def test_upstream_connect_timeout_504_loki_format(self):
         t0 = time.monotonic()

@@ -526,6 +526,28 @@ class ProxyTest(GatewayTestCase):
         self.assertEqual(len(self.gw.access_log()), 2)
 
 
+class HiddenReasonsTest(GatewayTestCase):
+    """server.expose_error_reasons: false keeps the machine-readable reason out of replies."""
+
+    def make_config(self, up):
+        ups = [{"name": "prom", "url": up.url, "api": "prometheus"}]
+        return base_config(free_port(), free_port(), ups, prom_routes(),
+                           expose_error_reasons=False)
+
+    def test_reasons_hidden(self):
+        status, _, body = self.gw.request("GET", "/api/v1/query?query=up&evil=1")
+        self.assertEqual(status, 400)
+        j = json.loads(body)
+        self.assertEqual(j["errorType"], "bad_data")
+        self.assertNotIn("reason", j)
+        status, _, body = self.gw.request("GET", "/nope")
+        self.assertEqual(status, 404)
+        self.assertNotIn("reason", json.loads(body))
+        # The access log still says why.
+        e = self.gw.wait_access_log(lambda e: e.get("status") == 404)[0]
+        self.assertEqual(e["detail"], "routing_denied{no_route}")
+
+
 class PoolTest(GatewayTestCase):
     """Upstream pool settings: max_idle_connections and idle_timeout."""
 
