@@ -271,6 +271,20 @@ class ProxyTest(GatewayTestCase):
                 self.assertIn("is not allowed", j["error"])
         self.assert_upstream_saw_nothing()
 
+    # Gap: the query_params allow list is checked on the URL query only. Prometheus reads
+    # form-encoded POST bodies as parameters too (Grafana sends queries that way), so a
+    # parameter the route does not allow reaches the backend in the body. Request: POST
+    # /api/v1/query, Content-Type application/x-www-form-urlencoded, body "query=up&evil=1".
+    # Expected: 400 like the same parameter in the URL. Actual: 200, the upstream gets evil=1.
+    @unittest.expectedFailure
+    def test_unlisted_param_in_form_body_rejected(self):
+        body = b"query=up&evil=1"
+        status, _, _ = self.gw.request(
+            "POST", "/api/v1/query", body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 400)
+        self.assert_upstream_saw_nothing()
+
     def test_unsafe_any_query_params_passes_raw_query(self):
         target = "/api/v1/label/job/values?match[]=up%7Bjob%3D%22a%22%7D&start=1&whatever=x"
         r = raw_request(self.gw.port, req("GET", target))
