@@ -11,11 +11,13 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import HOST, GatewayTestCase, Upstream, base_config, free_port, prom_routes
 
 PKI = None  # set up once per module
+REQUEST_READ = 2.0
 
 
 class Pki:
@@ -109,7 +111,8 @@ class TlsTest(GatewayTestCase):
         for name in ("secure", "by-ip", "wrong-ca", "wrong-name", "mtls-up", "mtls-up-nocert"):
             routes.append({"name": name, "methods": ["GET"], "path": "/" + name,
                            "upstream": name, "auth": "unsafe_none"})
-        return base_config(0, free_port(), ups, routes, listeners=listeners)
+        return base_config(0, free_port(), ups, routes, listeners=listeners,
+                           timeouts={"request_read": "%dms" % (REQUEST_READ * 1000)})
 
     def port(self, name):
         for l in self.gw.config["server"]["listeners"]:
@@ -166,6 +169,23 @@ class TlsTest(GatewayTestCase):
         finally:
             s.close()
         self.assertEqual(self.up.requests(complete_only=False), [])
+
+    def test_stalled_handshake_closed(self):
+        s = socket.create_connection((HOST, self.port("tls")), timeout=10)
+        try:
+            start = time.monotonic()
+            s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            elapsed = time.monotonic() - start
+        finally:
+            s.close()
+        self.assertEqual(data, b"")
+        self.assertGreaterEqual(elapsed, REQUEST_READ * 0.9)
+        self.assertLess(elapsed, REQUEST_READ + 3)
+        self.assertEqual(self.gw.request("GET", "/api/v1/query?query=up")[0], 200)
 
     def test_client_cert_required(self):
         with self.subTest("no certificate"):
