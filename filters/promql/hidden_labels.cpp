@@ -79,23 +79,23 @@ Status check_hidden_rec(const Ast& ast, NodeId id, const Scope& scope, int depth
       break;
     }
     case NodeKind::kCall: {
-      // Which string arguments are label names.
-      std::vector<uint32_t> idx;
-      if (n.str == "label_replace") {
-        idx = {1, 3};
-      } else if (n.str == "label_join") {
-        idx.push_back(1);
-        for (uint32_t i = 3; i < n.args.size; ++i) {
-          idx.push_back(i);
+      // Which string arguments are label names (no allocation: this runs per call node).
+      auto is_label_arg = [&](uint32_t i) {
+        if (n.str == "label_replace") {
+          return i == 1 || i == 3;
         }
-      } else if (n.str == "sort_by_label" || n.str == "sort_by_label_desc") {
-        for (uint32_t i = 1; i < n.args.size; ++i) {
-          idx.push_back(i);
+        if (n.str == "label_join") {
+          return i == 1 || i >= 3;
         }
-      } else if (n.str == "histogram_quantiles") {
-        idx = {1};
-      }
-      for (uint32_t i : idx) {
+        if (n.str == "sort_by_label" || n.str == "sort_by_label_desc") {
+          return i >= 1;
+        }
+        return n.str == "histogram_quantiles" && i == 1;
+      };
+      for (uint32_t i = 0; i < n.args.size; ++i) {
+        if (!is_label_arg(i)) {
+          continue;
+        }
         if (auto l = string_arg(ast, n, i); l && scope.is_hidden(*l)) {
           return hidden_error(*l, std::string(n.str) + "()");
         }
