@@ -1,11 +1,11 @@
 #include "authz/jwt/alg.h"
 
-#include <array>
-#include <memory>
-
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+
+#include <array>
+#include <memory>
 
 namespace obsgate::authz::jwt {
 namespace {
@@ -54,10 +54,14 @@ const EVP_MD* digest_for(Alg alg) {
 
 std::size_t ec_coord_bytes(Alg alg) {
   switch (alg) {
-    case Alg::kEs256: return 32;
-    case Alg::kEs384: return 48;
-    case Alg::kEs512: return 66;
-    default: return 0;
+    case Alg::kEs256:
+      return 32;
+    case Alg::kEs384:
+      return 48;
+    case Alg::kEs512:
+      return 66;
+    default:
+      return 0;
   }
 }
 
@@ -191,10 +195,9 @@ bool verify_signature(Alg alg, EVP_PKEY* key, std::string_view signing_input,
       return false;
     }
   }
-  const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                                  sig.size(),
-                                  reinterpret_cast<const unsigned char*>(signing_input.data()),
-                                  signing_input.size());
+  const int rc = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+      reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size());
   if (rc != 1) {
     ERR_clear_error();  // a forged token must not leave entries in this thread's error queue
     return false;

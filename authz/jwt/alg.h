@@ -7,23 +7,29 @@
 // concurrent verification in OpenSSL 3).
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <openssl/types.h>
-
 #include "common/status.h"
 
 namespace obsgate::authz::jwt {
 
 enum class Alg : std::uint8_t {
-  kRs256, kRs384, kRs512,  // RSASSA-PKCS1-v1_5
-  kPs256, kPs384, kPs512,  // RSASSA-PSS, MGF1 with the same hash, salt = hash length
-  kEs256, kEs384, kEs512,  // ECDSA P-256/P-384/P-521, JOSE r||s signatures
-  kEdDsa,                  // Ed25519 (RFC 8037); Ed448 is not supported
+  kRs256,
+  kRs384,
+  kRs512,  // RSASSA-PKCS1-v1_5
+  kPs256,
+  kPs384,
+  kPs512,  // RSASSA-PSS, MGF1 with the same hash, salt = hash length
+  kEs256,
+  kEs384,
+  kEs512,  // ECDSA P-256/P-384/P-521, JOSE r||s signatures
+  kEdDsa,  // Ed25519 (RFC 8037); Ed448 is not supported
 };
 
 // "RS256" -> kRs256. nullopt for anything else, including "none", "HS256" and "rs256".

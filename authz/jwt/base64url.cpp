@@ -78,8 +78,8 @@ std::string base64url_encode(std::span<const std::uint8_t> in) {
   out.reserve((in.size() * 4 + 2) / 3);
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) |
-                            std::uint32_t{in[i + 2]};
+    const std::uint32_t v =
+        (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | std::uint32_t{in[i + 2]};
     out.push_back(kAlphabet[(v >> 18) & 0x3f]);
     out.push_back(kAlphabet[(v >> 12) & 0x3f]);
     out.push_back(kAlphabet[(v >> 6) & 0x3f]);

@@ -1,14 +1,14 @@
 #include "authz/jwt/jwks.h"
 
-#include <array>
-#include <utility>
-
-#include <boost/json/value.hpp>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+
+#include <array>
+#include <boost/json/value.hpp>
+#include <utility>
 
 #include "authz/jwt/base64url.h"
 #include "authz/jwt/strict_json.h"
@@ -55,7 +55,7 @@ constexpr std::array<CurveInfo, 3> kCurves = {{
 
 // Private members of RSA/EC/OKP JWKs (RFC 7518 §6). A JWKS that publishes them is
 // misconfigured; we refuse such keys rather than silently use half of them.
-constexpr std::array<std::string_view, 8> kPrivateMembers = {"d", "p", "q", "dp",
+constexpr std::array<std::string_view, 8> kPrivateMembers = {"d",  "p",  "q",   "dp",
                                                              "dq", "qi", "oth", "k"};
 
 // A string member, or "" when absent. Sets `bad` when present but not a string.
@@ -122,23 +122,21 @@ Result<PkeyPtr> rsa_key(const json::object& o, const JwksLimits& limits, int& bi
   if (!e.ok()) {
     return e.status();
   }
-  std::unique_ptr<BIGNUM, BnFree> bn_n(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), static_cast<int>(n->size()),
-                nullptr));
-  std::unique_ptr<BIGNUM, BnFree> bn_e(
-      BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()),
-                nullptr));
+  std::unique_ptr<BIGNUM, BnFree> bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()),
+                                                 static_cast<int>(n->size()), nullptr));
+  std::unique_ptr<BIGNUM, BnFree> bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()),
+                                                 static_cast<int>(e->size()), nullptr));
   if (!bn_n || !bn_e) {
     return Status::internal("out of memory");
   }
   bits = BN_num_bits(bn_n.get());
   if (bits < limits.min_rsa_bits) {
-    return Status::invalid_argument("RSA modulus of " + std::to_string(bits) +
-                                    " bits is below " + std::to_string(limits.min_rsa_bits));
+    return Status::invalid_argument("RSA modulus of " + std::to_string(bits) + " bits is below " +
+                                    std::to_string(limits.min_rsa_bits));
   }
   if (bits > limits.max_rsa_bits) {
-    return Status::invalid_argument("RSA modulus of " + std::to_string(bits) +
-                                    " bits is above " + std::to_string(limits.max_rsa_bits));
+    return Status::invalid_argument("RSA modulus of " + std::to_string(bits) + " bits is above " +
+                                    std::to_string(limits.max_rsa_bits));
   }
   if (!BN_is_odd(bn_n.get())) {
     return Status::invalid_argument("RSA modulus is even");
@@ -291,8 +289,7 @@ Result<KeySetPtr> KeySet::parse(std::string_view jwks_json, const JwksLimits& li
   }
   const json::array& arr = keys->get_array();
   if (arr.size() > limits.max_keys) {
-    return Status::invalid_argument("JWKS: more than " + std::to_string(limits.max_keys) +
-                                    " keys");
+    return Status::invalid_argument("JWKS: more than " + std::to_string(limits.max_keys) + " keys");
   }
   KeySet set;
   for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -300,7 +297,8 @@ Result<KeySetPtr> KeySet::parse(std::string_view jwks_json, const JwksLimits& li
     std::string kid;
     if (arr[i].is_object()) {
       if (const json::value* v = arr[i].get_object().if_contains("kid"); v && v->is_string()) {
-        kid = std::string(v->get_string().subview(0, std::min<std::size_t>(64, v->get_string().size())));
+        kid = std::string(
+            v->get_string().subview(0, std::min<std::size_t>(64, v->get_string().size())));
       }
     }
     if (!k.ok()) {

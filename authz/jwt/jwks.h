@@ -17,13 +17,13 @@
 //   for (const auto& s : (*keys)->skipped()) { log s.kid, s.reason; }
 #pragma once
 
+#include <openssl/types.h>
+
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <openssl/types.h>
 
 #include "authz/jwt/alg.h"
 #include "common/status.h"

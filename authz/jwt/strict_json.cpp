@@ -1,11 +1,10 @@
 #include "authz/jwt/strict_json.h"
 
-#include <utility>
-#include <vector>
-
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value.hpp>
 #include <boost/json/value_stack.hpp>
+#include <utility>
+#include <vector>
 
 namespace obsgate::authz::jwt {
 namespace {

@@ -11,11 +11,10 @@
 // Thread-safety: pure function.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
 
 #include "common/status.h"
 

@@ -1,12 +1,12 @@
 #include "authz/jwt/token_cache.h"
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <cstring>
 #include <list>
 #include <mutex>
 #include <unordered_map>
-
-#include <openssl/evp.h>
 
 namespace obsgate::authz::jwt {
 namespace {

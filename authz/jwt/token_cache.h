@@ -24,6 +24,8 @@
 //   }
 #pragma once
 
+#include <openssl/types.h>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -31,8 +33,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <openssl/types.h>
 
 #include "authz/jwt/jwks.h"
 #include "authz/jwt/verify.h"

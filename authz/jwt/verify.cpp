@@ -1,10 +1,10 @@
 #include "authz/jwt/verify.h"
 
-#include <array>
-#include <cmath>
-
-#include <boost/json/value.hpp>
 #include <openssl/evp.h>
+
+#include <array>
+#include <boost/json/value.hpp>
+#include <cmath>
 
 #include "authz/jwt/base64url.h"
 #include "authz/jwt/strict_json.h"
@@ -16,10 +16,9 @@ namespace json = boost::json;
 using Clock = std::chrono::system_clock;
 
 constexpr std::array<std::string_view, kRejectionCount> kRejectionNames = {
-    "none",          "malformed",        "too_large",     "alg_not_allowed",
-    "unknown_kid",   "key_mismatch",     "bad_signature", "crit_unsupported",
-    "typ_mismatch",  "expired",          "not_yet_valid", "wrong_issuer",
-    "wrong_audience", "lifetime_too_long", "cnf_mismatch",
+    "none",          "malformed",     "too_large",        "alg_not_allowed",   "unknown_kid",
+    "key_mismatch",  "bad_signature", "crit_unsupported", "typ_mismatch",      "expired",
+    "not_yet_valid", "wrong_issuer",  "wrong_audience",   "lifetime_too_long", "cnf_mismatch",
 };
 
 constexpr std::size_t kMaxKidBytes = 256;
@@ -180,8 +179,8 @@ Result<const Jwk*> select_key(const KeySet& keys, const Header& h) {
       return reject(Rejection::kUnknownKid, "no key with this kid");
     }
     if (found == nullptr) {
-      return reject(Rejection::kKeyMismatch, std::string("the kid's key cannot verify ") +
-                                                 std::string(alg_name(h.alg)));
+      return reject(Rejection::kKeyMismatch,
+                    std::string("the kid's key cannot verify ") + std::string(alg_name(h.alg)));
     }
     return found;  // KeySet::parse keeps one key per (kid, kty, crv)
   }
@@ -231,8 +230,8 @@ Status check_times(const json::object& c, const VerifyOptions& options, Clock::t
   const Member n = date_member(c, "nbf", nbf);
   const Member i = date_member(c, "iat", iat);
   if (e != Member::kOk) {
-    return reject(Rejection::kMalformed, e == Member::kAbsent ? "exp is missing"
-                                                              : "exp is not a NumericDate");
+    return reject(Rejection::kMalformed,
+                  e == Member::kAbsent ? "exp is missing" : "exp is not a NumericDate");
   }
   if (n == Member::kBadType || i == Member::kBadType) {
     return reject(Rejection::kMalformed, "nbf/iat is not a NumericDate");
@@ -260,8 +259,7 @@ Status check_times(const json::object& c, const VerifyOptions& options, Clock::t
   return Status();
 }
 
-Status check_cnf(const json::object& c, std::optional<std::string_view> cert,
-                 VerifiedToken& t) {
+Status check_cnf(const json::object& c, std::optional<std::string_view> cert, VerifiedToken& t) {
   const json::value* cnf = c.if_contains("cnf");
   if (cnf == nullptr) {
     return Status();
@@ -339,8 +337,8 @@ Result<VerifiedToken> verify(std::string_view token, const KeySet& keys,
                              const VerifyOptions& options, Clock::time_point now,
                              std::optional<std::string_view> client_cert_sha256_b64url) {
   if (token.size() > options.max_token_bytes) {
-    return reject(Rejection::kTooLarge, "token exceeds " +
-                                            std::to_string(options.max_token_bytes) + " bytes");
+    return reject(Rejection::kTooLarge,
+                  "token exceeds " + std::to_string(options.max_token_bytes) + " bytes");
   }
   const std::size_t d1 = token.find('.');
   const std::size_t d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);

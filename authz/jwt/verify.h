@@ -29,6 +29,7 @@
 //   }
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -38,8 +39,6 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/json/fwd.hpp>
-
 #include "authz/jwt/alg.h"
 #include "authz/jwt/jwks.h"
 #include "common/status.h"
@@ -48,21 +47,21 @@ namespace obsgate::authz::jwt {
 
 // Bounded reason set: safe as a metrics label value (rejection_name()).
 enum class Rejection : std::uint8_t {
-  kNone = 0,           // not a rejection (OK status)
-  kMalformed,          // not a well-formed JWS/JWT: segments, base64url, JSON, claim types
-  kTooLarge,           // token above max_token_bytes
-  kAlgNotAllowed,      // none/HS*/unknown alg, or not on the provider's allowlist
-  kUnknownKid,         // no key for this kid (or no compatible key at all): refetch JWKS
-  kKeyMismatch,        // the kid's key cannot verify this alg (kty/crv/alg differ)
-  kBadSignature,       // signature wrong length or does not verify
-  kCritUnsupported,    // `crit` names an extension we do not implement
-  kTypMismatch,        // `typ` is not at+jwt while RFC 9068 is required
-  kExpired,            // now > exp + skew
-  kNotYetValid,        // now < nbf - skew, or iat > now + skew
-  kWrongIssuer,        // iss != expected issuer
-  kWrongAudience,      // aud does not contain an accepted audience
-  kLifetimeTooLong,    // exp - iat (or exp - now) above max_lifetime
-  kCnfMismatch,        // cnf binding not satisfied by the client certificate
+  kNone = 0,         // not a rejection (OK status)
+  kMalformed,        // not a well-formed JWS/JWT: segments, base64url, JSON, claim types
+  kTooLarge,         // token above max_token_bytes
+  kAlgNotAllowed,    // none/HS*/unknown alg, or not on the provider's allowlist
+  kUnknownKid,       // no key for this kid (or no compatible key at all): refetch JWKS
+  kKeyMismatch,      // the kid's key cannot verify this alg (kty/crv/alg differ)
+  kBadSignature,     // signature wrong length or does not verify
+  kCritUnsupported,  // `crit` names an extension we do not implement
+  kTypMismatch,      // `typ` is not at+jwt while RFC 9068 is required
+  kExpired,          // now > exp + skew
+  kNotYetValid,      // now < nbf - skew, or iat > now + skew
+  kWrongIssuer,      // iss != expected issuer
+  kWrongAudience,    // aud does not contain an accepted audience
+  kLifetimeTooLong,  // exp - iat (or exp - now) above max_lifetime
+  kCnfMismatch,      // cnf binding not satisfied by the client certificate
 };
 inline constexpr int kRejectionCount = 15;
 

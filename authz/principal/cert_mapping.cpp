@@ -1,12 +1,12 @@
 #include "authz/principal/cert_mapping.h"
 
-#include <cstring>
-#include <memory>
-
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cstring>
+#include <memory>
 
 #include "authz/principal/claims_mapping.h"
 
@@ -33,9 +33,12 @@ bool plain_string(const ASN1_STRING* s, std::string& out) {
 
 std::string_view prefix(CertMatch m) {
   switch (m) {
-    case CertMatch::kSubjectCn: return "cn:";
-    case CertMatch::kDnsSan: return "dns:";
-    case CertMatch::kUriSan: return "uri:";
+    case CertMatch::kSubjectCn:
+      return "cn:";
+    case CertMatch::kDnsSan:
+      return "dns:";
+    case CertMatch::kUriSan:
+      return "uri:";
   }
   return "";
 }
@@ -130,9 +133,9 @@ std::optional<Principal> map_certificate(const CertMapping& mapping, const CertF
     if (hit) {
       Principal p;
       p.subject = r.name;
-      p.roles = r.roles;      // sorted/unique at parse
+      p.roles = r.roles;  // sorted/unique at parse
       p.tenants = r.tenants;
-      sort_unique(p.roles);   // and again for hand-built mappings
+      sort_unique(p.roles);  // and again for hand-built mappings
       sort_unique(p.tenants);
       p.cert_identity = std::string(prefix(r.match)) + r.value;
       return p;
@@ -158,8 +161,8 @@ Result<CertFields> extract_cert_fields(X509* cert) {
     }
   }
   int crit = 0;
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> sans(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> sans(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, nullptr)));
   if (!sans && crit == -2) {
     return Status::invalid_argument("certificate has several SAN extensions");
   }

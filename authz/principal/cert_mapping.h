@@ -21,11 +21,11 @@
 // Ownership: plain values; parse once, share as const. Thread-safe to read.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <openssl/types.h>
 
 #include "authz/principal/principal.h"
 #include "common/status.h"

@@ -1,9 +1,9 @@
 #include "authz/principal/claims_mapping.h"
 
-#include <algorithm>
-
-#include <boost/json/value.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/json/value.hpp>
 
 namespace obsgate::authz {
 namespace {
@@ -101,8 +101,7 @@ Status parse_string_list(const YAML::Node& n, const std::string& field,
   return Status();
 }
 
-Status parse_sources(const YAML::Node& n, const std::string& field,
-                     std::vector<ClaimSource>& out) {
+Status parse_sources(const YAML::Node& n, const std::string& field, std::vector<ClaimSource>& out) {
   if (!n) {
     return Status();
   }
@@ -141,14 +140,15 @@ Status parse_sources(const YAML::Node& n, const std::string& field,
     if (const YAML::Node split = e["split"]) {
       const std::string how = split.as<std::string>("");
       if (how != "space") {
-        return Status::invalid_argument(f + ".split: only \"space\" is supported, got \"" +
-                                        how + "\"");
+        return Status::invalid_argument(f + ".split: only \"space\" is supported, got \"" + how +
+                                        "\"");
       }
       src.split_spaces = true;
     }
     const YAML::Node values = e["values"];
     if (!values || !values.IsMap() || values.size() == 0) {
-      return Status::invalid_argument(f + ".values: required non-empty map of claim value -> "
+      return Status::invalid_argument(f +
+                                      ".values: required non-empty map of claim value -> "
                                       "list");
     }
     for (const auto& kv : values) {

@@ -23,12 +23,11 @@
 // Ownership: plain values; parse once at config load, share as const. Thread-safe to read.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/fwd.hpp>
 
 #include "authz/principal/principal.h"
 #include "common/status.h"

@@ -6,18 +6,17 @@
 //   BM_VerifyCached/<alg> verify_cached() on a warm cache (SHA-256 of the token + lookup).
 // Plus the pieces of the cached path and principal mapping.
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <yaml-cpp/yaml.h>
 
-#include <boost/json/object.hpp>
 #include <algorithm>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-#include <yaml-cpp/yaml.h>
-
-#include <openssl/evp.h>
-#include <openssl/rsa.h>
 
 #include "authz/jwt/base64url.h"
 #include "authz/jwt/strict_json.h"
@@ -64,11 +63,16 @@ bool is_pss(Alg a) { return a == Alg::kPs256 || a == Alg::kPs384 || a == Alg::kP
 const t::TestKey& key_for(Alg a) {
   const t::Fixture& f = t::fixture();
   switch (a) {
-    case Alg::kEs256: return f.p256;
-    case Alg::kEs384: return f.p384;
-    case Alg::kEs512: return f.p521;
-    case Alg::kEdDsa: return f.ed;
-    default: return f.rsa;
+    case Alg::kEs256:
+      return f.p256;
+    case Alg::kEs384:
+      return f.p384;
+    case Alg::kEs512:
+      return f.p521;
+    case Alg::kEdDsa:
+      return f.ed;
+    default:
+      return f.rsa;
   }
 }
 

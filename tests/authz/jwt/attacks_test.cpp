@@ -48,7 +48,7 @@ std::string replace_segment(const std::string& token, int index, const std::stri
 std::string segment(const std::string& token, int index) {
   const std::size_t d1 = token.find('.');
   const std::size_t d2 = token.find('.', d1 + 1);
-  return index == 0 ? token.substr(0, d1)
+  return index == 0   ? token.substr(0, d1)
          : index == 1 ? token.substr(d1 + 1, d2 - d1 - 1)
                       : token.substr(d2 + 1);
 }
@@ -92,8 +92,8 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        Rejection::kAlgNotAllowed},
       {"HS256 keyed with the RSA public key (RS/HS confusion)",
        [&] {
-         const std::string input = b64(R"({"alg":"HS256","kid":"rsa"})") + "." +
-                                   b64(claims_json({}));
+         const std::string input =
+             b64(R"({"alg":"HS256","kid":"rsa"})") + "." + b64(claims_json({}));
          return input + "." +
                 b64(testing::hmac_sha256(testing::public_pem(f.rsa.priv.get()), input));
        },
@@ -131,8 +131,8 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        Rejection::kMalformed},
       {"embedded jwk header with the attacker's key",
        [&] {
-         const std::string h = "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"jwk\":" +
-                               testing::public_jwk(f.evil_rsa) + "}";
+         const std::string h =
+             "{\"alg\":\"RS256\",\"kid\":\"rsa\",\"jwk\":" + testing::public_jwk(f.evil_rsa) + "}";
          return sign_token(f.evil_rsa, h, claims_json({}));
        },
        Rejection::kBadSignature},
@@ -184,12 +184,11 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
       {"no kid and two compatible RSA keys",
        [&] { return sign_token(f.rsa, R"({"alg":"RS256"})", claims_json({})); },
        Rejection::kMalformed},
-      {"key with use enc is never used",
-       [&] { return es256(kEsHeader, claims_json({})); }, Rejection::kUnknownKid, nullptr,
-       std::nullopt,
+      {"key with use enc is never used", [&] { return es256(kEsHeader, claims_json({})); },
+       Rejection::kUnknownKid, nullptr, std::nullopt,
        [&] {
-         return keys_from({testing::public_jwk(f.p256, R"(,"use":"enc")"),
-                           testing::public_jwk(f.ed)});
+         return keys_from(
+             {testing::public_jwk(f.p256, R"(,"use":"enc")"), testing::public_jwk(f.ed)});
        }},
       {"RSA key below 2048 bits is never used",
        [&] {
@@ -202,13 +201,12 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
          return keys_from({testing::public_jwk(weak2), testing::public_jwk(f.ed)});
        }},
       // --- signatures ------------------------------------------------------------------------
-      {"empty signature",
-       [&] { return replace_segment(es256(kEsHeader, claims_json({})), 2, ""); },
+      {"empty signature", [&] { return replace_segment(es256(kEsHeader, claims_json({})), 2, ""); },
        Rejection::kBadSignature},
       {"truncated signature (whole base64 groups)",
        [&] {
          const std::string t = es256(kEsHeader, claims_json({}));  // 86 signature chars
-         return t.substr(0, t.size() - 6);                          // 60 bytes remain
+         return t.substr(0, t.size() - 6);                         // 60 bytes remain
        },
        Rejection::kBadSignature},
       {"padded signature", [&] { return es256(kEsHeader, claims_json({})) + "="; },
@@ -230,8 +228,9 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        [&] {
          const std::string input = b64(kEsHeader) + "." + b64(claims_json({}));
          // A DER ECDSA-Sig-Value is 70-72 bytes: the length check must refuse it.
-         return input + "." + b64(std::string("\x30\x44\x02\x20", 4) + std::string(32, 'a') +
-                                  std::string("\x02\x20", 2) + std::string(32, 'b'));
+         return input + "." +
+                b64(std::string("\x30\x44\x02\x20", 4) + std::string(32, 'a') +
+                    std::string("\x02\x20", 2) + std::string(32, 'b'));
        },
        Rejection::kBadSignature},
       {"RSA signature one byte short",
@@ -273,59 +272,111 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        },
        Rejection::kBadSignature},
       // --- time ------------------------------------------------------------------------------
-      {"expired", [&] { return es256(kEsHeader, claims_json({{"exp", num(-120)}})); },
+      {"expired",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", num(-120)}}));
+       },
        Rejection::kExpired},
-      {"expired long ago", [&] { return es256(kEsHeader, claims_json({{"exp", "1"}, {"iat", "0"}})); },
+      {"expired long ago",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", "1"}, {"iat", "0"}}));
+       },
        Rejection::kExpired},
-      {"not yet valid", [&] { return es256(kEsHeader, claims_json({{"nbf", num(300)}})); },
+      {"not yet valid",
+       [&] {
+         return es256(kEsHeader, claims_json({{"nbf", num(300)}}));
+       },
        Rejection::kNotYetValid},
       {"iat in the future beyond skew",
-       [&] { return es256(kEsHeader, claims_json({{"iat", num(600)}, {"exp", num(900)}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"iat", num(600)}, {"exp", num(900)}}));
+       },
        Rejection::kNotYetValid},
       {"exp as string",
-       [&] { return es256(kEsHeader, claims_json({{"exp", "\"" + num(300) + "\""}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", "\"" + num(300) + "\""}}));
+       },
        Rejection::kMalformed},
-      {"exp missing", [&] { return es256(kEsHeader, claims_json({{"exp", ""}})); },
+      {"exp missing",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", ""}}));
+       },
        Rejection::kMalformed},
-      {"exp negative", [&] { return es256(kEsHeader, claims_json({{"exp", "-5"}})); },
+      {"exp negative",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", "-5"}}));
+       },
        Rejection::kMalformed},
-      {"exp boolean", [&] { return es256(kEsHeader, claims_json({{"exp", "true"}})); },
+      {"exp boolean",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", "true"}}));
+       },
        Rejection::kMalformed},
-      {"exp absurdly large", [&] { return es256(kEsHeader, claims_json({{"exp", "1e300"}})); },
+      {"exp absurdly large",
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", "1e300"}}));
+       },
        Rejection::kMalformed},
-      {"nbf as string", [&] { return es256(kEsHeader, claims_json({{"nbf", "\"0\""}})); },
+      {"nbf as string",
+       [&] {
+         return es256(kEsHeader, claims_json({{"nbf", "\"0\""}}));
+       },
        Rejection::kMalformed},
       {"lifetime too long",
-       [&] { return es256(kEsHeader, claims_json({{"exp", num(2 * 86400)}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"exp", num(2 * 86400)}}));
+       },
        Rejection::kLifetimeTooLong},
       {"lifetime too long without iat",
-       [&] { return es256(kEsHeader, claims_json({{"iat", ""}, {"exp", num(2 * 86400)}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"iat", ""}, {"exp", num(2 * 86400)}}));
+       },
        Rejection::kLifetimeTooLong},
       // --- issuer / audience -----------------------------------------------------------------
       {"wrong issuer",
-       [&] { return es256(kEsHeader, claims_json({{"iss", R"("https://evil.test")"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"iss", R"("https://evil.test")"}}));
+       },
        Rejection::kWrongIssuer},
       {"issuer with trailing slash",
        [&] {
          return es256(kEsHeader, claims_json({{"iss", R"("https://idp.test/realms/obs/")"}}));
        },
        Rejection::kWrongIssuer},
-      {"issuer missing", [&] { return es256(kEsHeader, claims_json({{"iss", ""}})); },
+      {"issuer missing",
+       [&] {
+         return es256(kEsHeader, claims_json({{"iss", ""}}));
+       },
        Rejection::kWrongIssuer},
       {"issuer is an array",
-       [&] { return es256(kEsHeader, claims_json({{"iss", R"(["https://idp.test/realms/obs"])"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"iss", R"(["https://idp.test/realms/obs"])"}}));
+       },
        Rejection::kMalformed},
-      {"wrong audience", [&] { return es256(kEsHeader, claims_json({{"aud", R"("other")"}})); },
+      {"wrong audience",
+       [&] {
+         return es256(kEsHeader, claims_json({{"aud", R"("other")"}}));
+       },
        Rejection::kWrongAudience},
       {"aud array without ours",
-       [&] { return es256(kEsHeader, claims_json({{"aud", R"(["a","b"])"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"aud", R"(["a","b"])"}}));
+       },
        Rejection::kWrongAudience},
-      {"aud empty array", [&] { return es256(kEsHeader, claims_json({{"aud", "[]"}})); },
+      {"aud empty array",
+       [&] {
+         return es256(kEsHeader, claims_json({{"aud", "[]"}}));
+       },
        Rejection::kWrongAudience},
-      {"aud missing", [&] { return es256(kEsHeader, claims_json({{"aud", ""}})); },
+      {"aud missing",
+       [&] {
+         return es256(kEsHeader, claims_json({{"aud", ""}}));
+       },
        Rejection::kWrongAudience},
       {"aud array holding a number",
-       [&] { return es256(kEsHeader, claims_json({{"aud", R"(["obsgate",1])"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"aud", R"(["obsgate",1])"}}));
+       },
        Rejection::kMalformed},
       {"no audience configured rejects every token",
        [&] { return es256(kEsHeader, claims_json({})); }, Rejection::kWrongAudience,
@@ -334,9 +385,14 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        [&] { return es256(kEsHeader, claims_json({})); }, Rejection::kWrongIssuer,
        [](VerifyOptions& o) { o.issuer.clear(); }},
       {"empty issuer claim with empty configured issuer",
-       [&] { return es256(kEsHeader, claims_json({{"iss", R"("")"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"iss", R"("")"}}));
+       },
        Rejection::kWrongIssuer, [](VerifyOptions& o) { o.issuer.clear(); }},
-      {"sub is a number", [&] { return es256(kEsHeader, claims_json({{"sub", "7"}})); },
+      {"sub is a number",
+       [&] {
+         return es256(kEsHeader, claims_json({{"sub", "7"}}));
+       },
        Rejection::kMalformed},
       // --- JSON ------------------------------------------------------------------------------
       {"duplicate alg in header",
@@ -346,10 +402,15 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        [&] { return es256(R"({"alg":"ES256","kid":"p256","kid":"p384"})", claims_json({})); },
        Rejection::kMalformed},
       {"duplicate sub in payload",
-       [&] { return es256(kEsHeader, claims_json({{"sub2", "1"}}).insert(1, R"("sub":"admin",)")); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"sub2", "1"}}).insert(1, R"("sub":"admin",)"));
+       },
        Rejection::kMalformed},
       {"duplicate nested key in payload",
-       [&] { return es256(kEsHeader, claims_json({{"realm_access", R"({"roles":[],"roles":["admin"]})"}})); },
+       [&] {
+         return es256(kEsHeader,
+                      claims_json({{"realm_access", R"({"roles":[],"roles":["admin"]})"}}));
+       },
        Rejection::kMalformed},
       {"header is a JSON array",
        [&] { return replace_segment(es256(kEsHeader, claims_json({})), 0, b64(R"(["ES256"])")); },
@@ -362,7 +423,9 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
       {"payload is a JSON string", [&] { return es256(kEsHeader, R"("x")"); },
        Rejection::kMalformed},
       {"payload depth bomb",
-       [&] { return es256(kEsHeader, claims_json({{"x", depth_bomb(5000)}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"x", depth_bomb(5000)}}));
+       },
        Rejection::kMalformed},
       {"header depth bomb",
        [&] {
@@ -371,7 +434,9 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        },
        Rejection::kMalformed},
       {"payload with invalid UTF-8",
-       [&] { return es256(kEsHeader, claims_json({{"name", "\"\xc3\x28\""}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"name", "\"\xc3\x28\""}}));
+       },
        Rejection::kMalformed},
       {"payload with trailing garbage", [&] { return es256(kEsHeader, claims_json({}) + "x"); },
        Rejection::kMalformed},
@@ -380,7 +445,9 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        Rejection::kMalformed},
       // --- token shape -----------------------------------------------------------------------
       {"oversize token",
-       [&] { return es256(kEsHeader, claims_json({{"pad", "\"" + std::string(17000, 'a') + "\""}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"pad", "\"" + std::string(17000, 'a') + "\""}}));
+       },
        Rejection::kTooLarge},
       {"empty token", [] { return std::string(); }, Rejection::kMalformed},
       {"only dots", [] { return std::string(".."); }, Rejection::kMalformed},
@@ -390,12 +457,11 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
       {"empty payload segment",
        [&] { return replace_segment(es256(kEsHeader, claims_json({})), 1, ""); },
        Rejection::kMalformed},
-      {"two segments",
-       [&] { return b64(kEsHeader) + "." + b64(claims_json({})); }, Rejection::kMalformed},
+      {"two segments", [&] { return b64(kEsHeader) + "." + b64(claims_json({})); },
+       Rejection::kMalformed},
       {"four segments", [&] { return es256(kEsHeader, claims_json({})) + ".AAAA"; },
        Rejection::kMalformed},
-      {"five segments (JWE shape)", [] { return std::string("a.b.c.d.e"); },
-       Rejection::kMalformed},
+      {"five segments (JWE shape)", [] { return std::string("a.b.c.d.e"); }, Rejection::kMalformed},
       {"standard base64 characters in header",
        [&] {
          std::string t = es256(kEsHeader, claims_json({}));
@@ -446,7 +512,9 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        Rejection::kTypMismatch, [](VerifyOptions& o) { o.require_at_jwt = true; }},
       // --- RFC 8705 cnf ----------------------------------------------------------------------
       {"cnf bound to another certificate",
-       [&] { return es256(kEsHeader, claims_json({{"cnf", R"({"x5t#S256":"AAAA"})"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"cnf", R"({"x5t#S256":"AAAA"})"}}));
+       },
        Rejection::kCnfMismatch, nullptr, thumb},
       {"cnf bound but no client certificate",
        [&] {
@@ -454,10 +522,14 @@ TEST_CASE("verify rejects attacks and malformed tokens with the exact reason", "
        },
        Rejection::kCnfMismatch},
       {"cnf with an unsupported method (DPoP jkt)",
-       [&] { return es256(kEsHeader, claims_json({{"cnf", R"({"jkt":"abc"})"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"cnf", R"({"jkt":"abc"})"}}));
+       },
        Rejection::kCnfMismatch, nullptr, thumb},
       {"cnf not an object",
-       [&] { return es256(kEsHeader, claims_json({{"cnf", R"("x")"}})); },
+       [&] {
+         return es256(kEsHeader, claims_json({{"cnf", R"("x")"}}));
+       },
        Rejection::kMalformed, nullptr, thumb},
   };
   REQUIRE(cases.size() >= 40);

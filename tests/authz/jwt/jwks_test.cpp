@@ -46,24 +46,39 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
   const std::vector<Case> cases = {
       {"every supported kind",
        [&] { return f.jwks_json; },
-       {"rsa", "rsa-rs256", "p256", "p384", "p521", "ed"}, ""},
-      {"use enc skipped", [&] { return jwks({public_jwk(f.p256, R"(,"use":"enc")"), ed}); },
-       {"ed"}, "use"},
+       {"rsa", "rsa-rs256", "p256", "p384", "p521", "ed"},
+       ""},
+      {"use enc skipped",
+       [&] {
+         return jwks({public_jwk(f.p256, R"(,"use":"enc")"), ed});
+       },
+       {"ed"},
+       "use"},
       {"key_ops without verify skipped",
-       [&] { return jwks({public_jwk(f.p256, R"(,"key_ops":["encrypt"])"), ed}); }, {"ed"},
+       [&] {
+         return jwks({public_jwk(f.p256, R"(,"key_ops":["encrypt"])"), ed});
+       },
+       {"ed"},
        "key_ops"},
       {"key_ops with verify kept",
-       [&] { return jwks({public_jwk(f.p256, R"(,"key_ops":["verify"])"), ed}); },
-       {"p256", "ed"}, ""},
+       [&] {
+         return jwks({public_jwk(f.p256, R"(,"key_ops":["verify"])"), ed});
+       },
+       {"p256", "ed"},
+       ""},
       {"RSA 1024 bits skipped",
        [&] {
          static const testing::TestKey weak = testing::make_key(Alg::kRs256, "weak", 1024);
          return jwks({public_jwk(weak), ed});
        },
-       {"ed"}, "1024 bits is below 2048"},
+       {"ed"},
+       "1024 bits is below 2048"},
       {"RSA even exponent skipped",
-       [&] { return jwks({with_member(public_jwk(f.rsa), "e", std::string("\x01\x00", 2)), ed}); },
-       {"ed"}, "exponent"},
+       [&] {
+         return jwks({with_member(public_jwk(f.rsa), "e", std::string("\x01\x00", 2)), ed});
+       },
+       {"ed"},
+       "exponent"},
       {"RSA even modulus skipped",
        [&] {
          const std::string j = public_jwk(f.rsa);
@@ -71,14 +86,16 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
          n.back() = static_cast<char>(n.back() & ~1);
          return jwks({with_member(j, "n", n), ed});
        },
-       {"ed"}, "modulus is even"},
+       {"ed"},
+       "modulus is even"},
       {"RSA n not base64url skipped",
        [&] {
          std::string j = public_jwk(f.rsa);
          j.replace(j.find("\"n\":\"") + 5, 1, "+");
          return jwks({j, ed});
        },
-       {"ed"}, "base64url"},
+       {"ed"},
+       "base64url"},
       {"EC point not on the curve skipped",
        [&] {
          const std::string j = public_jwk(f.p256);
@@ -86,38 +103,64 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
          y[31] = static_cast<char>(y[31] ^ 1);
          return jwks({with_member(j, "y", y), ed});
        },
-       {"ed"}, "OpenSSL rejected"},
+       {"ed"},
+       "OpenSSL rejected"},
       {"EC x of wrong length skipped",
        [&] {
          const std::string j = public_jwk(f.p256);
          return jwks({with_member(j, "x", member_bytes(j, "x").substr(1)), ed});
        },
-       {"ed"}, "wrong length"},
+       {"ed"},
+       "wrong length"},
       {"EC unsupported curve skipped",
        [&] {
          std::string j = public_jwk(f.p256, "", false);
          j.replace(j.find("P-256"), 5, "P-192");
          return jwks({j, ed});
        },
-       {"ed"}, "unsupported EC curve"},
+       {"ed"},
+       "unsupported EC curve"},
       {"Ed25519 key of 31 bytes skipped",
-       [&] { return jwks({with_member(ed, "x", std::string(31, 'a')), public_jwk(f.p256)}); },
-       {"p256"}, "32 bytes"},
+       [&] {
+         return jwks({with_member(ed, "x", std::string(31, 'a')), public_jwk(f.p256)});
+       },
+       {"p256"},
+       "32 bytes"},
       {"Ed448 skipped",
-       [&] { return jwks({R"({"kty":"OKP","crv":"Ed448","x":"AAAA"})", ed}); }, {"ed"},
+       [&] {
+         return jwks({R"({"kty":"OKP","crv":"Ed448","x":"AAAA"})", ed});
+       },
+       {"ed"},
        "unsupported OKP curve"},
       {"symmetric key skipped",
-       [&] { return jwks({R"({"kty":"oct","kid":"h","k":"c2VjcmV0"})", ed}); }, {"ed"},
+       [&] {
+         return jwks({R"({"kty":"oct","kid":"h","k":"c2VjcmV0"})", ed});
+       },
+       {"ed"},
        "\"k\""},
       {"private member skipped",
-       [&] { return jwks({public_jwk(f.p256, R"(,"d":"AAAA")"), ed}); }, {"ed"}, "\"d\""},
+       [&] {
+         return jwks({public_jwk(f.p256, R"(,"d":"AAAA")"), ed});
+       },
+       {"ed"},
+       "\"d\""},
       {"alg HS256 on an RSA key skipped",
-       [&] { return jwks({public_jwk(f.rsa, R"(,"alg":"HS256")", false), ed}); }, {"ed"},
+       [&] {
+         return jwks({public_jwk(f.rsa, R"(,"alg":"HS256")", false), ed});
+       },
+       {"ed"},
        "not supported"},
       {"alg ES384 on a P-256 key skipped",
-       [&] { return jwks({public_jwk(f.p256, R"(,"alg":"ES384")", false), ed}); }, {"ed"},
+       [&] {
+         return jwks({public_jwk(f.p256, R"(,"alg":"ES384")", false), ed});
+       },
+       {"ed"},
        "does not fit"},
-      {"kty missing skipped", [&] { return jwks({R"({"kid":"x","n":"AQAB"})", ed}); }, {"ed"},
+      {"kty missing skipped",
+       [&] {
+         return jwks({R"({"kid":"x","n":"AQAB"})", ed});
+       },
+       {"ed"},
        "unsupported kty"},
       {"kid not a string skipped",
        [&] {
@@ -125,16 +168,28 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
          j.replace(j.find("\"p256\""), 6, "7");
          return jwks({j, ed});
        },
-       {"ed"}, "strings"},
-      {"key not an object skipped", [&] { return jwks({"\"x\"", ed}); }, {"ed"}, "not a JSON"},
+       {"ed"},
+       "strings"},
+      {"key not an object skipped",
+       [&] {
+         return jwks({"\"x\"", ed});
+       },
+       {"ed"},
+       "not a JSON"},
       {"duplicate kid of the same type skipped",
-       [&] { return jwks({public_jwk(f.p256), public_jwk(f.evil_p256), ed}); }, {"p256", "ed"},
+       [&] {
+         return jwks({public_jwk(f.p256), public_jwk(f.evil_p256), ed});
+       },
+       {"p256", "ed"},
        "duplicate kid"},
       {"unknown members ignored",
-       [&] { return jwks({public_jwk(f.p256, R"(,"x5t":"abc","ext":{"a":[1]})")}); }, {"p256"},
+       [&] { return jwks({public_jwk(f.p256, R"(,"x5t":"abc","ext":{"a":[1]})")}); },
+       {"p256"},
        ""},
       // Fatal cases.
-      {"no usable key", [&] { return jwks({public_jwk(f.p256, R"(,"use":"enc")")}); }, {},
+      {"no usable key",
+       [&] { return jwks({public_jwk(f.p256, R"(,"use":"enc")")}); },
+       {},
        "no usable key"},
       {"empty keys", [] { return std::string(R"({"keys":[]})"); }, {}, "no usable key"},
       {"keys missing", [] { return std::string(R"({"other":[]})"); }, {}, "\"keys\""},
@@ -142,13 +197,16 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
       {"top-level array", [] { return std::string("[]"); }, {}, "not an object"},
       {"not JSON", [] { return std::string("<html>"); }, {}, "not an object"},
       {"duplicate keys member",
-       [&] { return "{\"keys\":[" + ed + "],\"keys\":[]}"; }, {}, "duplicate"},
+       [&] { return "{\"keys\":[" + ed + "],\"keys\":[]}"; },
+       {},
+       "duplicate"},
       {"too many keys",
        [&] {
          std::vector<std::string> many(101, ed);
          return jwks(many);
        },
-       {}, "more than 100"},
+       {},
+       "more than 100"},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name) {

@@ -1,8 +1,5 @@
 #include "tests/authz/jwt/test_keys.h"
 
-#include <memory>
-#include <stdexcept>
-
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -11,6 +8,9 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+
+#include <memory>
+#include <stdexcept>
 
 #include "authz/jwt/base64url.h"
 
@@ -40,9 +40,9 @@ std::size_t coord_size(std::string_view crv) {
 std::string crv_of(EVP_PKEY* k) {
   char name[64] = {0};
   size_t len = 0;
-  check(EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) ==
-            1,
-        "group");
+  check(
+      EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) == 1,
+      "group");
   const std::string g(name, len);
   if (g == "prime256v1" || g == "P-256") {
     return "P-256";
@@ -123,8 +123,7 @@ std::string public_jwk(const TestKey& k, std::string_view extra, bool with_alg) 
   } else {
     unsigned char pub[32];
     size_t len = 0;
-    check(EVP_PKEY_get_octet_string_param(p, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len) ==
-              1,
+    check(EVP_PKEY_get_octet_string_param(p, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len) == 1,
           "ed25519 pub");
     j += "\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" +
          base64url_encode(std::string_view(reinterpret_cast<char*>(pub), len)) + "\"";
@@ -156,8 +155,8 @@ std::string sign_raw(Alg alg, EVP_PKEY* priv, std::string_view input) {
   const auto* in = reinterpret_cast<const unsigned char*>(input.data());
   check(EVP_DigestSign(ctx, nullptr, &len, in, input.size()) == 1, "sign len");
   std::string sig(len, '\0');
-  check(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in,
-                       input.size()) == 1,
+  check(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size()) ==
+            1,
         "sign");
   sig.resize(len);
   EVP_MD_CTX_free(ctx);
@@ -210,10 +209,8 @@ std::string std_claims(std::string_view extra) {
 
 std::string claims_json(const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::vector<std::pair<std::string, std::string>> members = {
-      {"iss", "\"" + std::string(kIssuer) + "\""},
-      {"sub", "\"user-1\""},
-      {"aud", "\"" + std::string(kAudience) + "\""},
-      {"iat", std::to_string(kNow - 10)},
+      {"iss", "\"" + std::string(kIssuer) + "\""},   {"sub", "\"user-1\""},
+      {"aud", "\"" + std::string(kAudience) + "\""}, {"iat", std::to_string(kNow - 10)},
       {"exp", std::to_string(kNow + 300)},
   };
   for (const auto& [name, value] : overrides) {
@@ -261,9 +258,9 @@ Fixture build_fixture() {
   f.ed = make_key(Alg::kEdDsa, "ed");
   f.evil_rsa = make_key(Alg::kRs256, "rsa");
   f.evil_p256 = make_key(Alg::kEs256, "p256");
-  f.jwks_json = jwks({public_jwk(f.rsa, ",\"use\":\"sig\"", false), public_jwk(f.rsa_rs256),
-                      public_jwk(f.p256), public_jwk(f.p384), public_jwk(f.p521),
-                      public_jwk(f.ed)});
+  f.jwks_json =
+      jwks({public_jwk(f.rsa, ",\"use\":\"sig\"", false), public_jwk(f.rsa_rs256),
+            public_jwk(f.p256), public_jwk(f.p384), public_jwk(f.p521), public_jwk(f.ed)});
   Result<KeySetPtr> ks = KeySet::parse(f.jwks_json);
   check(ks.ok(), "fixture JWKS");
   f.keys = *ks;

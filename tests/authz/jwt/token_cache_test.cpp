@@ -43,8 +43,7 @@ TEST_CASE("verify_cached serves repeats from the cache until exp", "[token_cache
       {"first use verifies", std::chrono::seconds(0), true, 0, 1},
       {"repeat hits", std::chrono::seconds(0), true, 1, 1},
       {"later, before exp, hits", std::chrono::seconds(299), true, 2, 1},
-      {"at exp the entry is gone; within skew it re-verifies", std::chrono::seconds(1), true, 2,
-       2},
+      {"at exp the entry is gone; within skew it re-verifies", std::chrono::seconds(1), true, 2, 2},
       {"past exp + skew rejected", std::chrono::seconds(61), false, 2, 3},
   };
   for (const Step& s : steps) {

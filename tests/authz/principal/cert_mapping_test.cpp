@@ -1,15 +1,15 @@
 #include "authz/principal/cert_mapping.h"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <yaml-cpp/yaml.h>
+
 #include <catch2/catch.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-#include <yaml-cpp/yaml.h>
-
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 namespace obsgate::authz {
 namespace {
@@ -55,18 +55,35 @@ TEST_CASE("map_certificate: first matching rule names the client", "[principal][
   const std::vector<Case> cases = {
       {"SPIFFE URI SAN",
        {"ignored", {}, {"spiffe://prod.example/ns/obs/sa/promtail"}},
-       "promtail", "uri:spiffe://prod.example/ns/obs/sa/promtail", {"writer"},
+       "promtail",
+       "uri:spiffe://prod.example/ns/obs/sa/promtail",
+       {"writer"},
        {"team-a", "team-b"}},
-      {"DNS SAN among several", {"", {"x.example", "grafana.internal.example"}, {}}, "grafana",
-       "dns:grafana.internal.example", {"reader"}, {}},
-      {"subject CN", {"legacy-exporter", {}, {}}, "legacy", "cn:legacy-exporter", {"writer"},
+      {"DNS SAN among several",
+       {"", {"x.example", "grafana.internal.example"}, {}},
+       "grafana",
+       "dns:grafana.internal.example",
+       {"reader"},
        {}},
-      {"first rule wins", {"", {"shadowed.example"}, {}}, "first", "dns:shadowed.example", {"a"},
+      {"subject CN", {"legacy-exporter", {}, {}}, "legacy", "cn:legacy-exporter", {"writer"}, {}},
+      {"first rule wins",
+       {"", {"shadowed.example"}, {}},
+       "first",
+       "dns:shadowed.example",
+       {"a"},
        {}},
-      {"CN value in a DNS SAN does not match a CN rule", {"", {"legacy-exporter"}, {}},
-       std::nullopt, "", {}, {}},
+      {"CN value in a DNS SAN does not match a CN rule",
+       {"", {"legacy-exporter"}, {}},
+       std::nullopt,
+       "",
+       {},
+       {}},
       {"URI prefix is not a match",
-       {"", {}, {"spiffe://prod.example/ns/obs/sa/promtail/extra"}}, std::nullopt, "", {}, {}},
+       {"", {}, {"spiffe://prod.example/ns/obs/sa/promtail/extra"}},
+       std::nullopt,
+       "",
+       {},
+       {}},
       {"case matters", {"", {"GRAFANA.internal.example"}, {}}, std::nullopt, "", {}, {}},
       {"nothing at all", {}, std::nullopt, "", {}, {}},
   };
@@ -140,8 +157,8 @@ X509Ptr make_cert(const std::vector<std::string>& cns, const std::string& san_co
       X509V3_CTX ctx;
       X509V3_set_ctx_nodb(&ctx);
       X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
-                                                san_conf.c_str());
+      X509_EXTENSION* ext =
+          X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, san_conf.c_str());
       REQUIRE(ext != nullptr);
       X509_add_ext(x.get(), ext, -1);
       X509_EXTENSION_free(ext);
@@ -163,8 +180,11 @@ TEST_CASE("extract_cert_fields reads CN and SANs and refuses ambiguous names",
     CertFields want;
   };
   const std::vector<XCase> cases = {
-      {"CN and mixed SANs", {"svc-a"},
-       "DNS:a.example,URI:spiffe://td/ns/x/sa/y,IP:127.0.0.1,DNS:b.example", false, true,
+      {"CN and mixed SANs",
+       {"svc-a"},
+       "DNS:a.example,URI:spiffe://td/ns/x/sa/y,IP:127.0.0.1,DNS:b.example",
+       false,
+       true,
        {"svc-a", {"a.example", "b.example"}, {"spiffe://td/ns/x/sa/y"}}},
       {"no CN, URI only", {}, "URI:spiffe://td/w", false, true, {"", {}, {"spiffe://td/w"}}},
       {"CN only", {"only-cn"}, "", false, true, {"only-cn", {}, {}}},

@@ -1,11 +1,12 @@
 #include "authz/principal/claims_mapping.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-#include <yaml-cpp/yaml.h>
 
 namespace obsgate::authz {
 namespace {
@@ -53,24 +54,30 @@ TEST_CASE("map_claims maps configured values and denies everything else", "[prin
   const std::vector<Case> cases = {
       {"nothing mapped", R"({"sub":"u"})", {}, {}},
       {"group array", R"({"groups":["/team-a","/other"]})", {"team-a"}, {}},
-      {"group fan-out sorted unique", R"({"groups":["/platform","/team-a"]})",
-       {"team-a", "team-b"}, {}},
+      {"group fan-out sorted unique",
+       R"({"groups":["/platform","/team-a"]})",
+       {"team-a", "team-b"},
+       {}},
       {"group as a single string", R"({"groups":"/team-a"})", {"team-a"}, {}},
-      {"nested realm roles", R"({"realm_access":{"roles":["obs-viewer","offline_access"]}})",
-       {}, {"viewer"}},
+      {"nested realm roles",
+       R"({"realm_access":{"roles":["obs-viewer","offline_access"]}})",
+       {},
+       {"viewer"}},
       {"two-level nested client roles",
        R"({"resource_access":{"obsgate":{"roles":["writer"]},"other":{"roles":["obs-admin"]}}})",
-       {}, {"writer"}},
-      {"claim name with dots", R"({"https://example.com/claims":{"tenant":"acme"}})", {"acme"},
-       {}},
-      {"space-separated scope", R"({"scope":"openid metrics:write  metrics:read"})", {},
+       {},
+       {"writer"}},
+      {"claim name with dots", R"({"https://example.com/claims":{"tenant":"acme"}})", {"acme"}, {}},
+      {"space-separated scope",
+       R"({"scope":"openid metrics:write  metrics:read"})",
+       {},
        {"viewer", "writer"}},
-      {"roles from several claims merged", R"({"scope":"metrics:read","realm_access":{"roles":["obs-viewer","obs-admin"]}})",
-       {}, {"admin", "viewer"}},
-      {"case matters", R"({"groups":["/TEAM-A"],"realm_access":{"roles":["OBS-ADMIN"]}})", {},
-       {}},
-      {"non-string values ignored", R"({"groups":[1,true,{"a":"/team-a"},["/team-a"]]})", {},
-       {}},
+      {"roles from several claims merged",
+       R"({"scope":"metrics:read","realm_access":{"roles":["obs-viewer","obs-admin"]}})",
+       {},
+       {"admin", "viewer"}},
+      {"case matters", R"({"groups":["/TEAM-A"],"realm_access":{"roles":["OBS-ADMIN"]}})", {}, {}},
+      {"non-string values ignored", R"({"groups":[1,true,{"a":"/team-a"},["/team-a"]]})", {}, {}},
       {"path through a non-object stops", R"({"realm_access":["obs-admin"]})", {}, {}},
       {"scope not split without split", R"({"groups":"/team-a /platform"})", {}, {}},
       {"prefix is not a match", R"({"groups":["/team-a/sub"]})", {}, {}},
@@ -102,12 +109,10 @@ TEST_CASE("PrincipalMapping::parse names the bad field", "[principal]") {
       {"empty path segment", "roles: [{claim: a..b, values: {a: [b]}}]", "empty path segment"},
       {"values missing", "tenants: [{claim: groups}]", "tenants[0].values"},
       {"values empty list", "tenants: [{claim: groups, values: {x: []}}]", "empty list"},
-      {"bad split", "roles: [{claim: scope, split: comma, values: {a: b}}]",
-       "only \"space\""},
+      {"bad split", "roles: [{claim: scope, split: comma, values: {a: b}}]", "only \"space\""},
       {"unknown source field", "roles: [{claim: a, values: {a: b}, regex: true}]",
        "unknown field \"regex\""},
-      {"value maps to a map", "roles: [{claim: a, values: {a: {b: c}}}]",
-       "roles[0].values[\"a\"]"},
+      {"value maps to a map", "roles: [{claim: a, values: {a: {b: c}}}]", "roles[0].values[\"a\"]"},
   };
   for (const Bad& c : cases) {
     DYNAMIC_SECTION(c.name) {
