@@ -151,7 +151,9 @@ struct Verdict {
   uint32_t insert_at = 0;  // byte offset in the TimeSeries where the tenant Label goes
 };
 
-Verdict fail(Reason r, std::string detail) { return Verdict{false, r, std::move(detail), false, 0}; }
+Verdict fail(Reason r, std::string detail) {
+  return Verdict{false, r, std::move(detail), false, 0};
+}
 
 bool label_allowed(const SchemaContract& sc, const std::vector<std::string>& entry,
                    std::string_view name, std::string_view tenant_label) {
@@ -194,7 +196,7 @@ Verdict judge(const Enforcer::Impl& p, const Series& s) {
       return fail(Reason::kLimit, "value of label " + quoted(l.name) + " longer than " +
                                       std::to_string(lim.max_label_value_bytes) + " bytes");
     }
-    if (l.name == kMetricName) {
+    if (l.name.size() == kMetricName.size() && l.name[0] == '_' && l.name == kMetricName) {
       metric = l.value;
     }
     if (!insert_found && !pol.tenant_label.empty()) {
