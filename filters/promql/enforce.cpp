@@ -135,12 +135,22 @@ std::string selector_text(const Ast& ast, NodeId vs) { return print(ast, vs); }
 
 class Lifter {
  public:
-  Lifter(Ast& ast, std::vector<InternedRule> rules) : ast_(ast), rules_(std::move(rules)) {}
+  // Lifting copies subtrees once per rule, and lifts nested in the scalar arguments of a
+  // lifted call multiply; the node budget keeps a hostile query from growing exponentially.
+  Lifter(Ast& ast, std::vector<InternedRule> rules)
+      : ast_(ast),
+        rules_(std::move(rules)),
+        node_budget_(ast.node_count() * 4 * (rules_.size() + 1) + 1024) {}
+
+  [[nodiscard]] bool over_budget() const { return over_budget_; }
 
   // Rewrites the subtree at id; *out is its replacement. `bare` is true where an `or` chain
   // needs no parentheses (the root, a call or aggregation argument, inside parentheses).
   Status rewrite(NodeId id, bool bare, NodeId* out) {
     *out = id;
+    if (over_budget_) {
+      return Status();  // enforce() reports it
+    }
     const Node n = ast_.node(id);
     switch (n.kind) {
       case NodeKind::kNumber:
@@ -280,6 +290,10 @@ class Lifter {
   NodeId lift(NodeId id, bool bare, const RuleSet& rules, F apply) {
     NodeId chain = kNoNode;
     for (const InternedRule* r : rules) {
+      if (ast_.node_count() > node_budget_) {
+        over_budget_ = true;
+        return id;
+      }
       NodeId copy = clone(ast_, id);
       apply(copy, *r);
       if (chain == kNoNode) {
@@ -359,6 +373,8 @@ class Lifter {
 
   Ast& ast_;
   std::vector<InternedRule> rules_;
+  size_t node_budget_;
+  bool over_budget_ = false;
 };
 
 }  // namespace
@@ -401,6 +417,10 @@ Status enforce(Ast& ast, const Scope& scope) {
   NodeId root = kNoNode;
   if (Status s = lifter.rewrite(ast.root(), true, &root); !s.ok()) {
     return s;
+  }
+  if (lifter.over_budget()) {
+    return Status::invalid_argument("the query is too large once lifted over " +
+                                    std::to_string(scope.rules.size()) + " scope rules");
   }
   ast.set_root(root);
   return Status();

@@ -243,6 +243,26 @@ TEST_CASE("promql enforce_selector and enforce_selectors (match[])") {
   }
 }
 
+TEST_CASE("promql nested lifts stay within a size budget") {
+  // Each level's scalar argument is lifted again inside every copy of the enclosing call:
+  // without a budget the output would grow as rules^depth.
+  std::string q = "foo";
+  for (int i = 0; i < 40; ++i) {
+    q = "quantile_over_time(scalar(" + q + "), bar[5m])";
+  }
+  auto r = enforce_query(q, kOverlap);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(r.status().message(), Catch::Contains("too large"));
+  // Two levels are fine.
+  auto small = enforce_query("quantile_over_time(scalar(rate(foo[5m])), bar[5m])", kOverlap);
+  REQUIRE(small.ok());
+  CHECK(*small ==
+        "quantile_over_time(scalar(rate(foo{tenant=\"a\"}[5m]) or rate(foo{team=\"x\"}[5m])), "
+        "bar{tenant=\"a\"}[5m]) or quantile_over_time(scalar(rate(foo{tenant=\"a\"}[5m]) or "
+        "rate(foo{team=\"x\"}[5m])), bar{team=\"x\"}[5m])");
+}
+
 // No-leak property: every vector selector of the enforced query carries every matcher of at
 // least one rule (so it selects a subset of the scope), and the output is valid PromQL.
 // (A collapsible scope is checked against its collapsed rule.)
