@@ -484,3 +484,38 @@ TEST_CASE("random valid requests come out as libprotobuf would stamp them") {
     CHECK(diff(want, parse_body(out->body)).empty());
   }
 }
+
+TEST_CASE("unusual but valid encodings are stamped like libprotobuf would") {
+  struct Case {
+    const char* name;
+    std::string raw_series;  // TimeSeries message bytes
+  };
+  const std::string smp = len_field(2, series({}, 1).samples(0).SerializeAsString());
+  const std::string long_value(300, 'v');  // two-byte length varints
+  const Case cases[] = {
+      {"labels after samples", smp + raw_label("__name__", "up") + raw_label("zone", "eu")},
+      {"samples between labels", raw_label("__name__", "up") + smp + raw_label("zone", "eu")},
+      {"insert point after a sample", raw_label("__name__", "up") + smp + smp},
+      {"value before name",
+       len_field(1, len_field(2, "up") + len_field(1, "__name__")) + raw_label("zone", "eu") + smp},
+      {"label without value", raw_label("__name__", "up") + len_field(1, len_field(1, "empty"))},
+      {"long value", raw_label("__name__", "up") + raw_label("job", long_value) + smp},
+      {"overlong tag varint",
+       std::string("\x8a\x00", 2) + std::string(1, 14) + len_field(1, "__name__") +
+           len_field(2, "up") + smp},
+  };
+  const auto enforcer = make_enforcer(tenant_policy(Mode::kReject));
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      const std::string raw = len_field(1, c.raw_series);
+      pb::WriteRequest want;
+      REQUIRE(want.ParseFromString(raw));
+      *want.mutable_timeseries(0) = stamped(want.timeseries(0), "tenant", "team-a");
+      auto out = enforcer.enforce(compress(raw));
+      REQUIRE(out.ok());
+      CAPTURE(out->status().message());
+      REQUIRE_FALSE(out->rejected);
+      CHECK(diff(want, parse_body(out->body)).empty());
+    }
+  }
+}
