@@ -273,6 +273,29 @@ class LimitsTest(GatewayTestCase):
             self.assertEqual(recs[0].header_all("Content-Length"), ["5"])
             self.assertEqual(r.status, 200)
 
+    def test_many_slow_clients_do_not_block_others(self):
+        slow = []
+        try:
+            for _ in range(200):
+                c = RawConn(self.gw.port, timeout=10)
+                c.send(b"GET /api/v1/query HTTP/1.1\r\nHost: gw.test\r\nX-Slow: ")
+                slow.append(c)
+            wait_for(lambda: self.gw.metric("obsgate_open_connections", listener="public")
+                     >= 200, what="200 open connections")
+            t0 = time.monotonic()
+            status, _, _ = self.gw.request("GET", "/api/v1/query?query=up", timeout=5)
+            self.assertEqual(status, 200)
+            self.assertLess(time.monotonic() - t0, 1.0)
+            # All of them are cut off by request_read.
+            for c in slow:
+                self.assertTrue(c.closed_by_peer(REQUEST_READ + 3))
+        finally:
+            for c in slow:
+                c.close()
+        wait_for(lambda: self.gw.metric("obsgate_open_connections", listener="public") == 0,
+                 what="0 open connections")
+        self.assertEqual(len(self.up.requests()), 1)
+
     def test_slowloris_head_times_out(self):
         c = RawConn(self.gw.port, timeout=10)
         try:

@@ -10,8 +10,7 @@ import time
 import unittest
 
 from harness import Behaviour, GatewayTestCase, Pattern, RawConn, base_config, free_port
-from harness import prom_routes
-from harness import raw_request, wait_for
+from harness import prom_routes, raw_request, wait_for
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -74,6 +73,18 @@ class ProxyTest(GatewayTestCase):
         self.assertEqual(rec.body_sha256, hashlib.sha256(body).hexdigest())
         self.assertEqual(rec.header("Content-Type"), "application/x-www-form-urlencoded")
         self.assertEqual(json.loads(data)["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_upstream_error_statuses_pass_through(self):
+        for status in (400, 404, 422, 500, 503):
+            with self.subTest(status):
+                self.up.on("/api/v1/query", Behaviour.echo(status=status))
+                got, _, body = self.gw.request("GET", "/api/v1/query?query=up")
+                self.assertEqual(got, status)
+                self.assertEqual(json.loads(body)["target"], "/api/v1/query?query=up")
+        self.assertEqual(self.gw.metric("obsgate_http_requests_total", route="query",
+                                        method="GET", code="503"), 1)
+        self.assertEqual(self.gw.metric("obsgate_upstream_errors_total", upstream="prom",
+                                        kind="protocol"), 0)
 
     def test_base_path_is_prepended(self):
         status, _, _ = self.gw.request("GET", "/custom/echo")
