@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "filters/promql/promql.h"
 
@@ -36,6 +37,41 @@ void check_round_trip(std::string_view input, const promql::Ast& ast,
   }
 }
 
+// No leak: every vector selector of an enforced query carries every matcher of one rule (of
+// the collapsed rule when the scope collapses).
+bool narrowed(const promql::Ast& ast, promql::NodeId id, const std::vector<obsgate::filters::Rule>& rules) {
+  const promql::Node& n = ast.node(id);
+  if (n.kind == promql::NodeKind::kVectorSelector) {
+    bool covered = false;
+    for (const auto& rule : rules) {
+      bool all = true;
+      for (const auto& m : rule) {
+        bool has = false;
+        for (uint32_t i = 0; i < n.matchers.size; ++i) {
+          const promql::LabelMatcher& x = ast.matchers(n.matchers)[i];
+          has = has || (x.name == m.name && x.op == m.op && x.value == m.value);
+        }
+        all = all && has;
+      }
+      covered = covered || all;
+    }
+    if (!covered) {
+      return false;
+    }
+  }
+  for (promql::NodeId c : {n.a, n.b}) {
+    if (c != promql::kNoNode && !narrowed(ast, c, rules)) {
+      return false;
+    }
+  }
+  for (uint32_t i = 0; n.kind == promql::NodeKind::kCall && i < n.args.size; ++i) {
+    if (!narrowed(ast, ast.ids(n.args)[i], rules)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Scope make_scope(int which) {
   Scope s;
   s.hidden_labels = {"secret"};
@@ -60,7 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto ast = promql::parse(input, opts); ast.ok()) {
     check_round_trip(input, *ast, opts);
     for (int i = 0; i < 4; ++i) {
-      auto out = promql::enforce_query(input, make_scope(i), opts);
+      const Scope scope = make_scope(i);
+      auto out = promql::enforce_query(input, scope, opts);
       if (out.ok()) {
         auto reparsed = promql::parse(*out, opts);
         if (!reparsed.ok()) {
@@ -68,6 +105,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
               *out);
         }
         check_round_trip(*out, *reparsed, opts);
+        auto one = obsgate::filters::collapse(scope.rules);
+        if (!scope.unrestricted &&
+            !narrowed(*reparsed, reparsed->root(), one ? std::vector<obsgate::filters::Rule>{*one} : scope.rules)) {
+          die("a selector escaped the scope", input, *out);
+        }
       }
     }
   }
