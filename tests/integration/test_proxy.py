@@ -362,6 +362,37 @@ class ProxyTest(GatewayTestCase):
                                "/api/v1/query?query=three"])
         self.assertEqual([r.body_len for r in self.up.requests()], [0, 9, 0])
 
+    def test_deep_pipeline_in_order(self):
+        n = 1000
+        data = b"".join(req("GET", "/api/v1/query?query=p%d" % i) for i in range(n))
+        c = RawConn(self.gw.port, timeout=20)
+        try:
+            sender = threading.Thread(target=c.send_quiet, args=(data,), daemon=True)
+            sender.start()
+            got = []
+            for _ in range(n):
+                r = c.read_response()
+                if r is None:
+                    break
+                got.append(json.loads(r.body)["target"])
+            sender.join(10)
+        finally:
+            c.close()
+        self.assertEqual(got, ["/api/v1/query?query=p%d" % i for i in range(n)])
+        self.assertEqual(len(self.up.requests()), n)
+
+    def test_client_half_close_still_answered(self):
+        c = RawConn(self.gw.port, timeout=5)
+        try:
+            c.send(req("GET", "/api/v1/query?query=hc"))
+            c.sock.shutdown(socket.SHUT_WR)
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+            self.assertTrue(c.closed_by_peer(5))
+        finally:
+            c.close()
+        self.assertEqual(self.only_request().target, "/api/v1/query?query=hc")
+
     def test_head_request(self):
         c = RawConn(self.gw.port)
         try:
