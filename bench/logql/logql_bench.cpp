@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   static const std::vector<std::string> corpus = load_corpus();
   static const LogsPolicy policy = typical_policy();
   for (size_t i = 0; i < corpus.size(); ++i) {
-    benchmark::RegisterBenchmark(("enforce/q" + std::to_string(i)).c_str(), enforce_one,
-                                 corpus[i], policy);
+    benchmark::RegisterBenchmark(("enforce/q" + std::to_string(i)).c_str(), enforce_one, corpus[i],
+                                 policy);
   }
   benchmark::RegisterBenchmark("enforce/corpus", enforce_corpus, corpus, policy);
   benchmark::RegisterBenchmark("parse/corpus", parse_corpus, corpus);

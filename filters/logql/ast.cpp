@@ -109,18 +109,15 @@ bool operator==(const LabelFilter& a, const LabelFilter& b) {
   }
   switch (a.kind) {
     case LabelFilter::Kind::kAnd:
-    case LabelFilter::Kind::kOr:
-      return ptr_eq(a.left, b.left) && ptr_eq(a.right, b.right);
+    case LabelFilter::Kind::kOr: return ptr_eq(a.left, b.left) && ptr_eq(a.right, b.right);
     case LabelFilter::Kind::kString:
       return a.name == b.name && a.match == b.match && a.value == b.value;
-    case LabelFilter::Kind::kIp:
-      return a.name == b.name && a.cmp == b.cmp && a.value == b.value;
+    case LabelFilter::Kind::kIp: return a.name == b.name && a.cmp == b.cmp && a.value == b.value;
     case LabelFilter::Kind::kNumber:
       return a.name == b.name && a.cmp == b.cmp && a.number == b.number;
     case LabelFilter::Kind::kDuration:
       return a.name == b.name && a.cmp == b.cmp && a.duration_ns == b.duration_ns;
-    case LabelFilter::Kind::kBytes:
-      return a.name == b.name && a.cmp == b.cmp && a.bytes == b.bytes;
+    case LabelFilter::Kind::kBytes: return a.name == b.name && a.cmp == b.cmp && a.bytes == b.bytes;
   }
   return false;
 }
@@ -136,9 +133,13 @@ bool operator==(const Expr& a, const Expr& b) { return std::visit(NodeEq{b}, a.n
 
 const char* range_op_name(RangeOp op) {
   static constexpr const char* kNames[] = {
-      "count_over_time", "rate", "rate_counter", "bytes_over_time", "bytes_rate",
-      "avg_over_time", "sum_over_time", "min_over_time", "max_over_time", "stdvar_over_time",
-      "stddev_over_time", "quantile_over_time", "first_over_time", "last_over_time",
+      "count_over_time",  "rate",
+      "rate_counter",     "bytes_over_time",
+      "bytes_rate",       "avg_over_time",
+      "sum_over_time",    "min_over_time",
+      "max_over_time",    "stdvar_over_time",
+      "stddev_over_time", "quantile_over_time",
+      "first_over_time",  "last_over_time",
       "absent_over_time",
   };
   return kNames[static_cast<int>(op)];
@@ -146,8 +147,8 @@ const char* range_op_name(RangeOp op) {
 
 const char* vector_op_name(VectorOp op) {
   static constexpr const char* kNames[] = {
-      "sum", "avg", "count", "max", "min", "stddev", "stdvar", "bottomk", "topk", "sort",
-      "sort_desc", "approx_topk",
+      "sum",    "avg",     "count", "max",  "min",       "stddev",
+      "stdvar", "bottomk", "topk",  "sort", "sort_desc", "approx_topk",
   };
   return kNames[static_cast<int>(op)];
 }

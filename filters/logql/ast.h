@@ -89,15 +89,15 @@ using LabelFilterPtr = std::unique_ptr<LabelFilter>;
 struct LabelFilter {
   enum class Kind { kString, kNumber, kDuration, kBytes, kIp, kAnd, kOr };
   Kind kind = Kind::kString;
-  std::string name;               // leaves
-  MatchOp match = MatchOp::kEq;   // kString
-  CmpOp cmp = CmpOp::kEq;         // kNumber, kDuration, kBytes, kIp (= or != only)
-  Str value;                      // kString, kIp
-  double number = 0;              // kNumber
-  int64_t duration_ns = 0;        // kDuration
-  uint64_t bytes = 0;             // kBytes
-  LabelFilterPtr left, right;     // kAnd, kOr
-  int height = 1;                 // nesting depth, not part of equality
+  std::string name;              // leaves
+  MatchOp match = MatchOp::kEq;  // kString
+  CmpOp cmp = CmpOp::kEq;        // kNumber, kDuration, kBytes, kIp (= or != only)
+  Str value;                     // kString, kIp
+  double number = 0;             // kNumber
+  int64_t duration_ns = 0;       // kDuration
+  uint64_t bytes = 0;            // kBytes
+  LabelFilterPtr left, right;    // kAnd, kOr
+  int height = 1;                // nesting depth, not part of equality
 
   [[nodiscard]] LabelFilterPtr clone() const;
   friend bool operator==(const LabelFilter& a, const LabelFilter& b);
@@ -189,18 +189,54 @@ struct Grouping {
 };
 
 enum class RangeOp {
-  kCountOverTime, kRate, kRateCounter, kBytesOverTime, kBytesRate, kAvgOverTime, kSumOverTime,
-  kMinOverTime, kMaxOverTime, kStdvarOverTime, kStddevOverTime, kQuantileOverTime,
-  kFirstOverTime, kLastOverTime, kAbsentOverTime,
+  kCountOverTime,
+  kRate,
+  kRateCounter,
+  kBytesOverTime,
+  kBytesRate,
+  kAvgOverTime,
+  kSumOverTime,
+  kMinOverTime,
+  kMaxOverTime,
+  kStdvarOverTime,
+  kStddevOverTime,
+  kQuantileOverTime,
+  kFirstOverTime,
+  kLastOverTime,
+  kAbsentOverTime,
 };
 
 enum class VectorOp {
-  kSum, kAvg, kCount, kMax, kMin, kStddev, kStdvar, kBottomk, kTopk, kSort, kSortDesc,
+  kSum,
+  kAvg,
+  kCount,
+  kMax,
+  kMin,
+  kStddev,
+  kStdvar,
+  kBottomk,
+  kTopk,
+  kSort,
+  kSortDesc,
   kApproxTopk,
 };
 
 enum class BinOp {
-  kOr, kAnd, kUnless, kAdd, kSub, kMul, kDiv, kMod, kPow, kEq, kNeq, kGt, kGte, kLt, kLte,
+  kOr,
+  kAnd,
+  kUnless,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kEq,
+  kNeq,
+  kGt,
+  kGte,
+  kLt,
+  kLte,
 };
 
 enum class Card { kOneToOne, kManyToOne /*group_left*/, kOneToMany /*group_right*/ };
@@ -226,10 +262,10 @@ struct VectorAggregation {
 struct BinaryOp {
   BinOp op = BinOp::kAdd;
   bool return_bool = false;
-  bool on = false;                       // on(...) rather than ignoring(...)
-  std::vector<std::string> matching;     // on/ignoring labels
+  bool on = false;                    // on(...) rather than ignoring(...)
+  std::vector<std::string> matching;  // on/ignoring labels
   Card card = Card::kOneToOne;
-  std::vector<std::string> include;      // group_left/group_right labels
+  std::vector<std::string> include;  // group_left/group_right labels
   ExprPtr lhs, rhs;
 };
 

@@ -67,7 +67,8 @@ class Rewriter {
     for (const LabelMatcher& m : add_.matchers) {
       bool present = false;
       for (const LabelMatcher& have : sel.matchers) {
-        present = present || (have.name == m.name && have.op == m.op && have.value.value == m.value.value);
+        present = present ||
+                  (have.name == m.name && have.op == m.op && have.value.value == m.value.value);
       }
       if (!present) {
         sel.matchers.push_back(m);

@@ -10,8 +10,8 @@ bool ident_char(char c) {
 }
 
 Status hidden_error(std::string_view label, std::string_view where) {
-  return Status::invalid_argument("label '" + std::string(label) + "' is hidden and may not be used (" +
-                                  std::string(where) + ")");
+  return Status::invalid_argument("label '" + std::string(label) +
+                                  "' is hidden and may not be used (" + std::string(where) + ")");
 }
 
 class Checker {
@@ -97,7 +97,8 @@ class Checker {
         if (Status st = name(it.dst, "label_format"); !st.ok()) {
           return st;
         }
-        Status st = it.rename ? name(it.source, "label_format") : check_template(it.tmpl.value, scope_);
+        Status st =
+            it.rename ? name(it.source, "label_format") : check_template(it.tmpl.value, scope_);
         if (!st.ok()) {
           return st;
         }

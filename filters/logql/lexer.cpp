@@ -5,16 +5,23 @@
 namespace obsgate::filters::logql::detail {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+// unicode.IsSpace (ASCII part): where Loki's lookahead stops.
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+// text/scanner's GoWhitespace: what separates tokens.
+bool is_go_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_ident_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_ident(char c) { return is_ident_start(c) || is_digit(c); }
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_duration_rune(char c) {
-  return c == 'n' || c == 'u' || c == 'm' || c == 's' || c == 'h' || c == 'd' || c == 'w' || c == 'y';
+  return c == 'n' || c == 'u' || c == 'm' || c == 's' || c == 'h' || c == 'd' || c == 'w' ||
+         c == 'y';
 }
 bool is_bytes_rune(char c) {
-  return c == 'B' || c == 'i' || c == 'k' || c == 'K' || c == 'M' || c == 'G' || c == 'T' || c == 'P';
+  return c == 'B' || c == 'i' || c == 'k' || c == 'K' || c == 'M' || c == 'G' || c == 'T' ||
+         c == 'P';
 }
 
 struct Word {
@@ -22,13 +29,27 @@ struct Word {
   Tok tok;
 };
 constexpr Word kKeywords[] = {
-    {"by", Tok::kBy}, {"without", Tok::kWithout}, {"bool", Tok::kBool}, {"offset", Tok::kOffset},
-    {"on", Tok::kOn}, {"ignoring", Tok::kIgnoring}, {"group_left", Tok::kGroupLeft},
-    {"group_right", Tok::kGroupRight}, {"or", Tok::kOr}, {"and", Tok::kAnd},
-    {"unless", Tok::kUnless}, {"json", Tok::kJson}, {"regexp", Tok::kRegexp},
-    {"logfmt", Tok::kLogfmt}, {"unpack", Tok::kUnpack}, {"pattern", Tok::kPattern},
-    {"label_format", Tok::kLabelFmt}, {"line_format", Tok::kLineFmt},
-    {"decolorize", Tok::kDecolorize}, {"drop", Tok::kDrop}, {"keep", Tok::kKeep},
+    {"by", Tok::kBy},
+    {"without", Tok::kWithout},
+    {"bool", Tok::kBool},
+    {"offset", Tok::kOffset},
+    {"on", Tok::kOn},
+    {"ignoring", Tok::kIgnoring},
+    {"group_left", Tok::kGroupLeft},
+    {"group_right", Tok::kGroupRight},
+    {"or", Tok::kOr},
+    {"and", Tok::kAnd},
+    {"unless", Tok::kUnless},
+    {"json", Tok::kJson},
+    {"regexp", Tok::kRegexp},
+    {"logfmt", Tok::kLogfmt},
+    {"unpack", Tok::kUnpack},
+    {"pattern", Tok::kPattern},
+    {"label_format", Tok::kLabelFmt},
+    {"line_format", Tok::kLineFmt},
+    {"decolorize", Tok::kDecolorize},
+    {"drop", Tok::kDrop},
+    {"keep", Tok::kKeep},
     {"unwrap", Tok::kUnwrap},
 };
 
@@ -49,20 +70,39 @@ std::string_view lower_word(std::string_view w, char (&buf)[24]) {
   return {buf, w.size()};
 }
 constexpr FuncWord kFuncs[] = {
-    {"count_over_time", Func::kCountOverTime}, {"rate", Func::kRate},
-    {"rate_counter", Func::kRateCounter}, {"bytes_over_time", Func::kBytesOverTime},
-    {"bytes_rate", Func::kBytesRate}, {"avg_over_time", Func::kAvgOverTime},
-    {"sum_over_time", Func::kSumOverTime}, {"min_over_time", Func::kMinOverTime},
-    {"max_over_time", Func::kMaxOverTime}, {"stdvar_over_time", Func::kStdvarOverTime},
-    {"stddev_over_time", Func::kStddevOverTime}, {"quantile_over_time", Func::kQuantileOverTime},
-    {"first_over_time", Func::kFirstOverTime}, {"last_over_time", Func::kLastOverTime},
-    {"absent_over_time", Func::kAbsentOverTime}, {"sum", Func::kSum}, {"avg", Func::kAvg},
-    {"count", Func::kCount}, {"max", Func::kMax}, {"min", Func::kMin}, {"stddev", Func::kStddev},
-    {"stdvar", Func::kStdvar}, {"bottomk", Func::kBottomk}, {"topk", Func::kTopk},
-    {"sort", Func::kSort}, {"sort_desc", Func::kSortDesc}, {"approx_topk", Func::kApproxTopk},
-    {"label_replace", Func::kLabelReplace}, {"vector", Func::kVector},
-    {"bytes", Func::kBytesConv}, {"duration", Func::kDurationConv},
-    {"duration_seconds", Func::kDurationSecondsConv}, {"ip", Func::kIp},
+    {"count_over_time", Func::kCountOverTime},
+    {"rate", Func::kRate},
+    {"rate_counter", Func::kRateCounter},
+    {"bytes_over_time", Func::kBytesOverTime},
+    {"bytes_rate", Func::kBytesRate},
+    {"avg_over_time", Func::kAvgOverTime},
+    {"sum_over_time", Func::kSumOverTime},
+    {"min_over_time", Func::kMinOverTime},
+    {"max_over_time", Func::kMaxOverTime},
+    {"stdvar_over_time", Func::kStdvarOverTime},
+    {"stddev_over_time", Func::kStddevOverTime},
+    {"quantile_over_time", Func::kQuantileOverTime},
+    {"first_over_time", Func::kFirstOverTime},
+    {"last_over_time", Func::kLastOverTime},
+    {"absent_over_time", Func::kAbsentOverTime},
+    {"sum", Func::kSum},
+    {"avg", Func::kAvg},
+    {"count", Func::kCount},
+    {"max", Func::kMax},
+    {"min", Func::kMin},
+    {"stddev", Func::kStddev},
+    {"stdvar", Func::kStdvar},
+    {"bottomk", Func::kBottomk},
+    {"topk", Func::kTopk},
+    {"sort", Func::kSort},
+    {"sort_desc", Func::kSortDesc},
+    {"approx_topk", Func::kApproxTopk},
+    {"label_replace", Func::kLabelReplace},
+    {"vector", Func::kVector},
+    {"bytes", Func::kBytesConv},
+    {"duration", Func::kDurationConv},
+    {"duration_seconds", Func::kDurationSecondsConv},
+    {"ip", Func::kIp},
 };
 
 class Lexer {
@@ -94,7 +134,7 @@ class Lexer {
 
   void skip_space_and_comments() {
     while (i_ < in_.size()) {
-      if (is_space(in_[i_])) {
+      if (is_go_ws(in_[i_])) {
         ++i_;
       } else if (in_[i_] == '#') {
         while (i_ < in_.size() && in_[i_] != '\n') {
@@ -106,7 +146,9 @@ class Lexer {
     }
   }
 
-  Status fail(std::string_view msg) const { return error_at(in_, static_cast<uint32_t>(start_), msg); }
+  Status fail(std::string_view msg) const {
+    return error_at(in_, static_cast<uint32_t>(start_), msg);
+  }
 
   // Loki's isFunction: after spaces, `(`, or `by`/`without` then spaces then `(`.
   bool followed_by_call(size_t j) const {
@@ -241,7 +283,8 @@ class Lexer {
     }
     auto d = parse_model_duration(in_.substr(i_ + 1, close - i_ - 1));
     if (!d) {
-      return fail("not a valid duration string: \"" + std::string(in_.substr(i_ + 1, close - i_ - 1)) + "\"");
+      return fail("not a valid duration string: \"" +
+                  std::string(in_.substr(i_ + 1, close - i_ - 1)) + "\"");
     }
     t.kind = Tok::kRange;
     t.dur = *d;
@@ -391,7 +434,8 @@ Status error_at(std::string_view input, uint32_t pos, std::string_view msg) {
       ++col;  // count runes, not bytes
     }
   }
-  std::string m = "parse error at line " + std::to_string(line) + ", col " + std::to_string(col) + ": ";
+  std::string m =
+      "parse error at line " + std::to_string(line) + ", col " + std::to_string(col) + ": ";
   m += msg;
   return Status::invalid_argument(std::move(m));
 }

@@ -18,12 +18,62 @@
 namespace obsgate::filters::logql::detail {
 
 enum class Tok : uint8_t {
-  kEof, kIdent, kString, kNumber, kDuration, kBytes, kRange, kFlag,
-  kComma, kDot, kLBrace, kRBrace, kLParen, kRParen, kRBracket,
-  kEq, kNeq, kRe, kNre, kNpa, kPipeExact, kPipeMatch, kPipePattern, kPipe,
-  kBy, kWithout, kBool, kOffset, kOn, kIgnoring, kGroupLeft, kGroupRight,
-  kOr, kAnd, kUnless, kAdd, kSub, kMul, kDiv, kMod, kPow, kCmpEq, kGt, kGte, kLt, kLte,
-  kJson, kRegexp, kLogfmt, kUnpack, kPattern, kLabelFmt, kLineFmt, kDecolorize, kDrop, kKeep,
+  kEof,
+  kIdent,
+  kString,
+  kNumber,
+  kDuration,
+  kBytes,
+  kRange,
+  kFlag,
+  kComma,
+  kDot,
+  kLBrace,
+  kRBrace,
+  kLParen,
+  kRParen,
+  kRBracket,
+  kEq,
+  kNeq,
+  kRe,
+  kNre,
+  kNpa,
+  kPipeExact,
+  kPipeMatch,
+  kPipePattern,
+  kPipe,
+  kBy,
+  kWithout,
+  kBool,
+  kOffset,
+  kOn,
+  kIgnoring,
+  kGroupLeft,
+  kGroupRight,
+  kOr,
+  kAnd,
+  kUnless,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kPow,
+  kCmpEq,
+  kGt,
+  kGte,
+  kLt,
+  kLte,
+  kJson,
+  kRegexp,
+  kLogfmt,
+  kUnpack,
+  kPattern,
+  kLabelFmt,
+  kLineFmt,
+  kDecolorize,
+  kDrop,
+  kKeep,
   kUnwrap,
   kFunc,  // a function word followed by `(`; see Func
 };
@@ -31,12 +81,39 @@ enum class Tok : uint8_t {
 // Function words. The first 15 are range aggregations in RangeOp order, then the 12 vector
 // aggregations in VectorOp order.
 enum class Func : uint8_t {
-  kCountOverTime, kRate, kRateCounter, kBytesOverTime, kBytesRate, kAvgOverTime, kSumOverTime,
-  kMinOverTime, kMaxOverTime, kStdvarOverTime, kStddevOverTime, kQuantileOverTime,
-  kFirstOverTime, kLastOverTime, kAbsentOverTime,
-  kSum, kAvg, kCount, kMax, kMin, kStddev, kStdvar, kBottomk, kTopk, kSort, kSortDesc,
+  kCountOverTime,
+  kRate,
+  kRateCounter,
+  kBytesOverTime,
+  kBytesRate,
+  kAvgOverTime,
+  kSumOverTime,
+  kMinOverTime,
+  kMaxOverTime,
+  kStdvarOverTime,
+  kStddevOverTime,
+  kQuantileOverTime,
+  kFirstOverTime,
+  kLastOverTime,
+  kAbsentOverTime,
+  kSum,
+  kAvg,
+  kCount,
+  kMax,
+  kMin,
+  kStddev,
+  kStdvar,
+  kBottomk,
+  kTopk,
+  kSort,
+  kSortDesc,
   kApproxTopk,
-  kLabelReplace, kVector, kBytesConv, kDurationConv, kDurationSecondsConv, kIp,
+  kLabelReplace,
+  kVector,
+  kBytesConv,
+  kDurationConv,
+  kDurationSecondsConv,
+  kIp,
 };
 constexpr int kFirstVectorFunc = static_cast<int>(Func::kSum);
 constexpr int kFirstOtherFunc = static_cast<int>(Func::kLabelReplace);
@@ -44,12 +121,12 @@ constexpr int kFirstOtherFunc = static_cast<int>(Func::kLabelReplace);
 struct Token {
   Tok kind = Tok::kEof;
   Func func = Func::kRate;
-  bool raw = false;        // kString written with backticks
-  uint32_t pos = 0;        // byte offset of the token's first byte
-  std::string_view text;   // source text (identifiers, numbers, flags)
-  std::string str;         // kString: the unquoted value
-  int64_t dur = 0;         // kDuration, kRange (nanoseconds)
-  uint64_t bytes = 0;      // kBytes
+  bool raw = false;       // kString written with backticks
+  uint32_t pos = 0;       // byte offset of the token's first byte
+  std::string_view text;  // source text (identifiers, numbers, flags)
+  std::string str;        // kString: the unquoted value
+  int64_t dur = 0;        // kDuration, kRange (nanoseconds)
+  uint64_t bytes = 0;     // kBytes
 };
 
 // Tokenizes the whole input (ending with one kEof). Errors carry the position.

@@ -226,8 +226,7 @@ Result<ExprPtr> Parser::parse_primary() {
       }
       return unexpected();
     }
-    default:
-      return unexpected();
+    default: return unexpected();
   }
 }
 

@@ -83,9 +83,7 @@ void put_label_filter(std::string& out, const LabelFilter& f) {
       side(*f.right);
       return;
     }
-    case K::kString:
-      put_matcher(out, f.name, f.match, f.value);
-      return;
+    case K::kString: put_matcher(out, f.name, f.match, f.value); return;
     case K::kIp:
       out += f.name;
       out += f.cmp == CmpOp::kNeq ? "!=" : "=";
@@ -93,8 +91,7 @@ void put_label_filter(std::string& out, const LabelFilter& f) {
       put_str(out, f.value);
       out += ')';
       return;
-    default:
-      break;
+    default: break;
   }
   out += f.name;
   out += ' ';

@@ -8,29 +8,33 @@ namespace {
 // Which range aggregations take an unwrap / a grouping (Loki ast.go RangeAggregationExpr).
 bool range_allows_grouping(RangeOp op) {
   switch (op) {
-    case RangeOp::kAvgOverTime: case RangeOp::kStddevOverTime: case RangeOp::kStdvarOverTime:
-    case RangeOp::kQuantileOverTime: case RangeOp::kMaxOverTime: case RangeOp::kMinOverTime:
-    case RangeOp::kFirstOverTime: case RangeOp::kLastOverTime:
-      return true;
-    default:
-      return false;
+    case RangeOp::kAvgOverTime:
+    case RangeOp::kStddevOverTime:
+    case RangeOp::kStdvarOverTime:
+    case RangeOp::kQuantileOverTime:
+    case RangeOp::kMaxOverTime:
+    case RangeOp::kMinOverTime:
+    case RangeOp::kFirstOverTime:
+    case RangeOp::kLastOverTime: return true;
+    default: return false;
   }
 }
 bool range_allows_unwrap(RangeOp op) {
   switch (op) {
-    case RangeOp::kCountOverTime: case RangeOp::kBytesOverTime: case RangeOp::kBytesRate:
-      return false;
-    default:
-      return true;
+    case RangeOp::kCountOverTime:
+    case RangeOp::kBytesOverTime:
+    case RangeOp::kBytesRate: return false;
+    default: return true;
   }
 }
 bool range_needs_unwrap(RangeOp op) {
   switch (op) {
-    case RangeOp::kCountOverTime: case RangeOp::kBytesOverTime: case RangeOp::kBytesRate:
-    case RangeOp::kRate: case RangeOp::kAbsentOverTime:
-      return false;
-    default:
-      return true;
+    case RangeOp::kCountOverTime:
+    case RangeOp::kBytesOverTime:
+    case RangeOp::kBytesRate:
+    case RangeOp::kRate:
+    case RangeOp::kAbsentOverTime: return false;
+    default: return true;
   }
 }
 
@@ -167,7 +171,8 @@ Result<ExprPtr> Parser::parse_range_aggregation(Func f) {
   if (at(Tok::kNumber) && ahead(1).kind == Tok::kComma) {
     const Token& num = cur();
     if (ra.op != RangeOp::kQuantileOverTime) {
-      return error(num, "parameter " + std::string(num.text) + " not supported for operation " + name);
+      return error(num,
+                   "parameter " + std::string(num.text) + " not supported for operation " + name);
     }
     auto v = parse_float(num.text);
     if (!v) {

@@ -2,8 +2,8 @@
 // Properties: whatever parses prints to text that parses back to the same tree (and prints the
 // same again); enforcement never crashes, and what it returns is valid LogQL.
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -25,9 +25,7 @@ LogsPolicy make_policy(int variant) {
   p.scope.hidden_labels = {"internal_id", "secret"};
   p.audit_streams = {{{"stream", MatchOp::kEq, "audit"}}, {{"job", MatchOp::kRe, "bao-.*"}}};
   switch (variant) {
-    case 0:
-      p.scope.rules = {{{"tenant", MatchOp::kEq, "a"}}};
-      break;
+    case 0: p.scope.rules = {{{"tenant", MatchOp::kEq, "a"}}}; break;
     case 1:  // uncollapsible: per-rule queries or `or` lifting
       p.scope.rules = {{{"tenant", MatchOp::kEq, "a"}}, {{"team", MatchOp::kRe, "b|c"}}};
       break;
