@@ -294,6 +294,32 @@ void check_every_selector_narrowed(const Ast& ast, NodeId id, const std::vector<
   }
 }
 
+TEST_CASE("promql dashboard queries: golden enforcement outputs") {
+  std::ifstream in(std::string(OBSGATE_TESTDATA_DIR) + "/promql/enforce_dashboards.golden");
+  REQUIRE(in.good());
+  std::string query;
+  int checked = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("query: ", 0) == 0) {
+      query = line.substr(7);
+      continue;
+    }
+    const bool one = line.rfind("one:   ", 0) == 0;
+    const bool two = line.rfind("two:   ", 0) == 0;
+    if (!one && !two) {
+      continue;
+    }
+    const std::string want = line.substr(7);
+    DYNAMIC_SECTION((one ? "one rule: " : "two rules: ") << query) {
+      auto r = enforce_query(query, one ? kTenantA : kOverlap);
+      const std::string got = r.ok() ? *r : "ERROR " + r.status().message();
+      CHECK(got == want);
+    }
+    ++checked;
+  }
+  CHECK(checked >= 100);
+}
+
 TEST_CASE("promql dashboard queries: enforced output never leaves the scope") {
   std::ifstream in(std::string(OBSGATE_TESTDATA_DIR) + "/promql/dashboard_queries.txt");
   REQUIRE(in.good());
