@@ -114,6 +114,8 @@ TEST_CASE("scope and audit matchers are appended to every selector") {
        {query_is(R"({app="x"} |= "y")"), touches(true)}},
       {"collapsible rules merge", tenant({{eq("tenant", "a")}, {eq("tenant", "b")}}), R"({app="x"})",
        {query_is(R"({app="x", tenant=~"a|b", stream!="audit"})")}},
+      {"scope values are quoted", tenant({{eq("tenant", "a\"}|~\\\n\xff")}}), R"({app="x"})",
+       {query_is(R"({app="x", tenant="a\"}|~\\\n\xff", stream!="audit"})")}},
       {"multi matcher rule", tenant({{eq("tenant", "a"), re("env", "prod|stage")}}), R"({app="x"})",
        {query_is(R"({app="x", tenant="a", env=~"prod|stage", stream!="audit"})")}},
   });

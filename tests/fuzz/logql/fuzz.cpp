@@ -37,6 +37,35 @@ LogsPolicy make_policy(int variant) {
   return p;
 }
 
+// Every selector of the tree carries `name op value` exactly (the injected matcher survived
+// quoting and re-parsing, whatever bytes its value holds).
+bool all_selectors_have(const Expr& e, const LabelMatcher& want) {
+  const auto has = [&](const Selector& s) {
+    for (const LabelMatcher& m : s.matchers) {
+      if (m.name == want.name && m.op == want.op && m.value.value == want.value.value) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (const auto* q = std::get_if<LogQuery>(&e.node)) {
+    return has(q->selector);
+  }
+  if (const auto* r = std::get_if<RangeAggregation>(&e.node)) {
+    return has(r->range.log.selector);
+  }
+  if (const auto* v = std::get_if<VectorAggregation>(&e.node)) {
+    return all_selectors_have(*v->arg, want);
+  }
+  if (const auto* b = std::get_if<BinaryOp>(&e.node)) {
+    return all_selectors_have(*b->lhs, want) && all_selectors_have(*b->rhs, want);
+  }
+  if (const auto* l = std::get_if<LabelReplace>(&e.node)) {
+    return all_selectors_have(*l->arg, want);
+  }
+  return true;
+}
+
 void check_output(std::string_view in, const std::string& q) {
   auto r = parse(q);
   if (!r.ok()) {
@@ -62,6 +91,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (print(**again) != printed) {
     fail("printing is not stable", in, print(**again));
+  }
+  // A scope value made of arbitrary bytes (the input's last 8) must come back intact.
+  {
+    const std::string value(in.substr(in.size() > 8 ? in.size() - 8 : 0));
+    LogsPolicy p;
+    p.scope.rules = {{{"tenant", MatchOp::kEq, value}}};
+    auto e = enforce_query(in, p);
+    if (e.ok()) {
+      auto back = parse(e->query);
+      if (!back.ok()) {
+        fail(("enforced query does not parse: " + back.status().message()).c_str(), in, e->query);
+      }
+      if (!all_selectors_have(**back, LabelMatcher{"tenant", MatchOp::kEq, Str{value, false}})) {
+        fail("injected matcher lost", in, e->query);
+      }
+    }
   }
   for (int v = 0; v < 3; ++v) {
     auto e = enforce_query(in, make_policy(v));
