@@ -38,14 +38,27 @@ void Parser::fail(uint32_t pos, std::string msg) {
 }
 
 std::string Parser::describe(const Token& t) const {
+  // Error messages go back to clients: quote at most a bounded prefix of the token, cut on a
+  // UTF-8 boundary.
+  constexpr size_t kMaxQuoted = 48;
+  std::string text(t.text.substr(0, kMaxQuoted));
+  if (t.text.size() > kMaxQuoted) {
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) {
+      text.pop_back();
+    }
+    if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) {
+      text.pop_back();
+    }
+    text += "...";
+  }
   switch (t.kind) {
     case Tok::kEof: return "end of input";
     case Tok::kIdentifier:
-    case Tok::kMetricIdentifier: return "identifier \"" + std::string(t.text) + "\"";
-    case Tok::kNumber: return "number \"" + std::string(t.text) + "\"";
-    case Tok::kDuration: return "duration \"" + std::string(t.text) + "\"";
-    case Tok::kString: return "string " + std::string(t.text);
-    default: return "\"" + std::string(t.text) + "\"";
+    case Tok::kMetricIdentifier: return "identifier \"" + text + "\"";
+    case Tok::kNumber: return "number \"" + text + "\"";
+    case Tok::kDuration: return "duration \"" + text + "\"";
+    case Tok::kString: return "string " + text;
+    default: return "\"" + text + "\"";
   }
 }
 
