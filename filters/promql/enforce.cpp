@@ -257,7 +257,6 @@ class Lifter {
     return Status();
   }
 
-  // (copy_1 or copy_2 or ...), each copy narrowed to one rule by `apply`.
   using RuleSet = std::vector<const InternedRule*>;
 
   // The rules a selector can intersect: a rule requiring L="x" cannot meet a selector that
