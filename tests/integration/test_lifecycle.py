@@ -147,8 +147,13 @@ class LifecycleTest(GatewayTestCase):
     def test_reload_applies_to_idle_keep_alive_connection(self):
         c = RawConn(self.gw.port)
         try:
-            c.send(b"GET /api/v1/query?query=up HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+            c.send(b"GET /api/v1/query?query=up HTTP/1.1\r\nHost: gw.test\r\n"
+                   b"X-Request-Id: before-reload\r\n\r\n")
             self.assertEqual(c.read_response().status, 200)
+            # The session logs the exchange, then loops to wait for the next request: let it
+            # get there (and take its snapshot) before the reload, or the outcome is a race.
+            self.gw.wait_access_log(lambda e: e.get("request_id") == "before-reload")
+            time.sleep(0.3)
             cfg = copy.deepcopy(self.gw.config)
             cfg["routes"] = [r for r in cfg["routes"] if r["name"] != "big"]
             cfg["routes"].append({"name": "series", "methods": ["GET"],
