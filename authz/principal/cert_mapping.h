@@ -19,6 +19,9 @@
 //       roles: [writer]
 //
 // Ownership: plain values; parse once, share as const. Thread-safe to read.
+//
+//   Result<CertFields> f = extract_cert_fields(SSL_get0_peer_certificate(ssl));   // gateway
+//   std::optional<Principal> p = f.ok() ? map_certificate(rules, *f) : std::nullopt;
 #pragma once
 
 #include <openssl/types.h>

@@ -199,6 +199,16 @@ Result<PrincipalMapping> PrincipalMapping::parse(const YAML::Node& node) {
   }
 }
 
+Principal map_token(const PrincipalMapping& mapping, const jwt::VerifiedToken& token) {
+  if (!token.claims) {
+    Principal p;  // a default-constructed token maps to nobody
+    p.issuer = token.issuer;
+    p.subject = token.subject;
+    return p;
+  }
+  return map_claims(mapping, *token.claims, token.issuer, token.subject);
+}
+
 Principal map_claims(const PrincipalMapping& mapping, const json::object& claims,
                      std::string_view issuer, std::string_view subject) {
   Principal p;

@@ -21,6 +21,10 @@
 //
 // Claim values that are not strings (numbers, objects) are ignored, never coerced.
 // Ownership: plain values; parse once at config load, share as const. Thread-safe to read.
+//
+//   Result<PrincipalMapping> m = PrincipalMapping::parse(provider_node["mapping"]);  // at load
+//   Result<jwt::VerifiedToken> t = jwt::verify(...);                              // per request
+//   if (t.ok()) { Principal p = map_token(*m, *t); }
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -29,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "authz/jwt/verify.h"
 #include "authz/principal/principal.h"
 #include "common/status.h"
 
@@ -51,6 +56,9 @@ struct PrincipalMapping {
   // InvalidArgument naming the field ("roles[1].values") and the offending value.
   static Result<PrincipalMapping> parse(const YAML::Node& node);
 };
+
+// Maps a verified token: map_claims() over its claims, issuer and subject.
+[[nodiscard]] Principal map_token(const PrincipalMapping& mapping, const jwt::VerifiedToken& token);
 
 // Maps verified claims to a Principal (issuer and subject copied from the arguments).
 [[nodiscard]] Principal map_claims(const PrincipalMapping& mapping,

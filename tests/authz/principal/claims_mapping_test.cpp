@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "authz/jwt/verify.h"
+#include "tests/authz/jwt/test_keys.h"
+
 namespace obsgate::authz {
 namespace {
 
@@ -132,6 +135,23 @@ TEST_CASE("an empty mapping maps nobody", "[principal]") {
   const Principal p = map_claims(*r, v.as_object(), "i", "s");
   CHECK(p.tenants.empty());
   CHECK(p.roles.empty());
+}
+
+TEST_CASE("map_token: a verified token end to end", "[principal]") {
+  namespace t = jwt::testing;
+  const t::Fixture& f = t::fixture();
+  const std::string token =
+      t::sign_token(f.ed, R"({"alg":"EdDSA","kid":"ed"})",
+                    t::claims_json({{"groups", R"(["/platform","/unknown"])"},
+                                    {"realm_access", R"({"roles":["obs-admin","obs-viewer"]})"}}));
+  Result<jwt::VerifiedToken> v = jwt::verify(token, *f.keys, f.opts, t::now_tp(), std::nullopt);
+  REQUIRE(v.ok());
+  const Principal p = map_token(mapping(), *v);
+  CHECK(p.issuer == t::kIssuer);
+  CHECK(p.subject == "user-1");
+  CHECK(p.tenants == std::vector<std::string>{"team-a", "team-b"});
+  CHECK(p.roles == std::vector<std::string>{"admin", "viewer"});
+  CHECK(map_token(mapping(), jwt::VerifiedToken{}).roles.empty());
 }
 
 }  // namespace
