@@ -81,19 +81,23 @@ class Rewriter {
     }
   }
 
+  // std::visit with one overload per node type: a new node type fails to compile here rather
+  // than escaping enforcement.
   void expr(Expr& e) {
-    if (auto* q = std::get_if<LogQuery>(&e.node)) {
-      selector(q->selector);
-    } else if (auto* r = std::get_if<RangeAggregation>(&e.node)) {
-      selector(r->range.log.selector);
-    } else if (auto* v = std::get_if<VectorAggregation>(&e.node)) {
-      expr(*v->arg);
-    } else if (auto* b = std::get_if<BinaryOp>(&e.node)) {
-      expr(*b->lhs);
-      expr(*b->rhs);
-    } else if (auto* l = std::get_if<LabelReplace>(&e.node)) {
-      expr(*l->arg);
-    }
+    struct V {
+      Rewriter& rw;
+      void operator()(LogQuery& q) const { rw.selector(q.selector); }
+      void operator()(RangeAggregation& r) const { rw.selector(r.range.log.selector); }
+      void operator()(VectorAggregation& v) const { rw.expr(*v.arg); }
+      void operator()(BinaryOp& b) const {
+        rw.expr(*b.lhs);
+        rw.expr(*b.rhs);
+      }
+      void operator()(LabelReplace& l) const { rw.expr(*l.arg); }
+      void operator()(Literal&) const {}
+      void operator()(VectorLiteral&) const {}
+    };
+    std::visit(V{*this}, e.node);
   }
 
  private:
@@ -134,7 +138,11 @@ Status lift(ExprPtr& e, const LogsPolicy& p, const std::vector<Rule>& rules,
   }
   const auto* r = std::get_if<RangeAggregation>(&e->node);
   if (r == nullptr) {
-    return {};  // literals
+    if (std::holds_alternative<Literal>(e->node) ||
+        std::holds_alternative<VectorLiteral>(e->node)) {
+      return {};
+    }
+    return Status::internal("unexpected node while splitting a metric query per scope rule");
   }
   // Loki drops the unwrapped label from each series, which may merge streams too.
   bool exact = !r->grouping && r->op != RangeOp::kAbsentOverTime && !r->range.unwrap;
@@ -146,8 +154,7 @@ Status lift(ExprPtr& e, const LogsPolicy& p, const std::vector<Rule>& rules,
         std::string("the principal's log scope has several rules that cannot be merged, and ") +
         range_op_name(r->op) +
         " here (grouping, unwrap, absent_over_time, label_format, drop or keep) cannot be split "
-        "per rule "
-        "exactly; query each scope separately");
+        "per rule exactly; query each scope separately");
   }
   ExprPtr chain;
   for (const Rule& rule : rules) {

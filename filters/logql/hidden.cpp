@@ -82,37 +82,40 @@ class Checker {
     return {};
   }
 
+  // One overload per stage type: a new stage type fails to compile rather than pass unchecked.
   Status stage(const Stage& s) const {
-    if (const auto* p = std::get_if<ParserStage>(&s)) {
-      return parser(*p);
-    }
-    if (const auto* f = std::get_if<LabelFilterStage>(&s)) {
-      return filter(*f->filter);
-    }
-    if (const auto* lf = std::get_if<LineFormat>(&s)) {
-      return check_template(lf->tmpl.value, scope_);
-    }
-    if (const auto* lf = std::get_if<LabelFormat>(&s)) {
-      for (const LabelFormatItem& it : lf->items) {
-        if (Status st = name(it.dst, "label_format"); !st.ok()) {
-          return st;
-        }
-        Status st =
-            it.rename ? name(it.source, "label_format") : check_template(it.tmpl.value, scope_);
-        if (!st.ok()) {
-          return st;
-        }
+    struct V {
+      const Checker& c;
+      Status operator()(const LineFilter&) const { return {}; }
+      Status operator()(const Decolorize&) const { return {}; }
+      Status operator()(const ParserStage& p) const { return c.parser(p); }
+      Status operator()(const LabelFilterStage& f) const { return c.filter(*f.filter); }
+      Status operator()(const LineFormat& lf) const {
+        return check_template(lf.tmpl.value, c.scope_);
       }
-      return {};
-    }
-    if (const auto* dk = std::get_if<DropKeep>(&s)) {
-      for (const NamedMatcher& m : dk->items) {
-        if (Status st = name(m.name, dk->keep ? "keep" : "drop"); !st.ok()) {
-          return st;
+      Status operator()(const LabelFormat& lf) const {
+        for (const LabelFormatItem& it : lf.items) {
+          if (Status st = c.name(it.dst, "label_format"); !st.ok()) {
+            return st;
+          }
+          Status st = it.rename ? c.name(it.source, "label_format")
+                                : check_template(it.tmpl.value, c.scope_);
+          if (!st.ok()) {
+            return st;
+          }
         }
+        return {};
       }
-    }
-    return {};  // line filters, decolorize
+      Status operator()(const DropKeep& dk) const {
+        for (const NamedMatcher& m : dk.items) {
+          if (Status st = c.name(m.name, dk.keep ? "keep" : "drop"); !st.ok()) {
+            return st;
+          }
+        }
+        return {};
+      }
+    };
+    return std::visit(V{*this}, s);
   }
 
   Status log(const LogQuery& q) const {
@@ -178,7 +181,10 @@ class Checker {
       }
       return expr(*l->arg);
     }
-    return {};  // literals
+    if (std::holds_alternative<Literal>(e.node) || std::holds_alternative<VectorLiteral>(e.node)) {
+      return {};
+    }
+    return Status::internal("unexpected node in a LogQL tree");  // fail closed
   }
 
  private:
