@@ -2,9 +2,14 @@
 //
 // Everything here is a pure function of its arguments (no I/O, no globals); thread-safe.
 //
+//   Scope scope;                                   // one rule: tenant="a"
+//   scope.rules = {{{"tenant", MatchOp::kEq, "a"}}};
 //   auto r = obsgate::filters::promql::enforce_query(
 //       "sum by (pod) (rate(http_requests_total[5m]))", scope);
 //   // r.value() == R"(sum by (pod) (rate(http_requests_total{tenant="a"}[5m])))"
+//   // With rules tenant="a" | team="x" (not collapsible) the union is lifted exactly:
+//   //   sum by (pod) (rate(http_requests_total{tenant="a"}[5m])
+//   //                 or rate(http_requests_total{team="x"}[5m]))
 //
 // Errors: a query that Prometheus would reject is InvalidArgument with a positioned message in
 // Prometheus's format ("1:14: parse error: unexpected ..."); an input over the size cap is
@@ -50,12 +55,14 @@ std::string print(const Ast& ast, NodeId id);
 // count_values, sort_by_label(_desc), histogram_quantiles.
 Status check_hidden_labels(const Ast& ast, const Scope& scope);
 
-// Narrows every selector of the tree to the scope (AST level; the tree is modified in place and
-// its new strings are owned by the Ast). See enforce.cpp for the exactness argument of the
-// multi-rule rewrite.
+// Checks hidden labels, then narrows every selector of the tree to the scope (AST level; the
+// tree is modified in place and its new strings are owned by the Ast). Unrestricted scopes
+// only get the hidden-label check. Restricted scopes refuse info(). See enforce.cpp for the
+// exactness argument of the multi-rule rewrite and its refusals.
 Status enforce(Ast& ast, const Scope& scope);
 
-// parse + check_hidden_labels + enforce + print.
+// parse + enforce + print. The upstream should be sent this output (canonical, comments
+// dropped), never the original text.
 Result<std::string> enforce_query(std::string_view query, const Scope& scope,
                                   const ParseOptions& opts = {});
 
