@@ -34,6 +34,16 @@
 // arguments, json/logfmt/regexp/pattern extractions producing the name, and line_format /
 // label_format templates (`.name`; while any label is hidden, templates may not use the whole
 // label map through a bare `.` or `$`).
+//
+// Where parse() knowingly differs from Loki (always by refusing more, never less):
+//   - identifiers are ASCII only (Loki also takes Unicode letters);
+//   - regexes are checked with RE2 when parsed, including line-filter regexes and `ip()` with
+//     operators other than |= and != that Loki only rejects when it runs the query;
+//   - no `xml` parser and no `variants(...) of (...)`: not in the grammar we follow
+//     (shared/query-languages.md, Part 2);
+//   - literal-only arithmetic is kept as written (Loki folds `1 > 1` into `0` itself);
+//   - Go templates (line_format, label_format) and pattern expressions are kept verbatim and
+//     not validated: Loki validates them.
 #pragma once
 
 #include <string>
