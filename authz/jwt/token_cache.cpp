@@ -159,6 +159,12 @@ Result<std::shared_ptr<const VerifiedToken>> verify_cached(
     TokenCache<VerifiedToken>& cache, std::string_view token, const KeySetPtr& keys,
     const VerifyOptions& options, std::chrono::system_clock::time_point now,
     std::optional<std::string_view> client_cert_sha256_b64url) {
+  if (!keys) {
+    // No key set yet (first JWKS fetch pending or failed): the same answer as an unknown kid,
+    // so the gateway's refetch logic applies.
+    return Status::unauthenticated(std::string(rejection_name(Rejection::kUnknownKid)) +
+                                   ": no key set loaded");
+  }
   if (token.size() > options.max_token_bytes) {
     // Do not hash megabytes of junk just to miss.
     return verify(token, *keys, options, now, client_cert_sha256_b64url).status();

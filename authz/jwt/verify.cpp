@@ -314,6 +314,36 @@ Status check_claims(const json::object& c, const VerifyOptions& options, Clock::
 
 }  // namespace
 
+Status VerifyOptions::validate() const {
+  if (issuer.empty()) {
+    return Status::invalid_argument("issuer: required");
+  }
+  if (audiences.empty()) {
+    return Status::invalid_argument("audiences: at least one is required");
+  }
+  for (const std::string& a : audiences) {
+    if (a.empty()) {
+      return Status::invalid_argument("audiences: empty value");
+    }
+  }
+  if (allowed_algs.empty()) {
+    return Status::invalid_argument("allowed_algs: at least one is required");
+  }
+  if (clock_skew.count() < 0 || clock_skew > std::chrono::minutes(10)) {
+    return Status::invalid_argument("clock_skew: " + std::to_string(clock_skew.count()) +
+                                    "s is outside [0, 600]");
+  }
+  if (max_lifetime.count() <= 0) {
+    return Status::invalid_argument("max_lifetime: " + std::to_string(max_lifetime.count()) +
+                                    "s must be positive");
+  }
+  if (max_token_bytes < 1024 || max_token_bytes > 1024 * 1024) {
+    return Status::invalid_argument("max_token_bytes: " + std::to_string(max_token_bytes) +
+                                    " is outside [1024, 1048576]");
+  }
+  return Status();
+}
+
 std::string_view rejection_name(Rejection r) {
   const auto i = static_cast<std::size_t>(r);
   return i < kRejectionNames.size() ? kRejectionNames[i] : "malformed";

@@ -79,6 +79,11 @@ struct VerifyOptions {
   std::chrono::seconds max_lifetime{24 * 3600};
   std::size_t max_token_bytes = 16 * 1024;
   bool require_at_jwt = false;  // RFC 9068: typ must be at+jwt / application/at+jwt
+
+  // For config load: InvalidArgument naming the field when an option would make every token
+  // fail (empty issuer/audiences/allowed_algs) or is out of range (negative skew or lifetime,
+  // skew above 10 min, token cap outside 1 KiB..1 MiB).
+  [[nodiscard]] Status validate() const;
 };
 
 struct VerifiedToken {

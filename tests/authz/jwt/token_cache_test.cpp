@@ -116,6 +116,13 @@ TEST_CASE("rejections are not cached and capacity is bounded", "[token_cache]") 
   CHECK(cache.stats().size == 0);
 }
 
+TEST_CASE("no key set yet reads as unknown_kid", "[token_cache]") {
+  TokenCache<VerifiedToken> cache(4);
+  auto r = verify_cached(cache, token_with(), nullptr, fixture().opts, now_tp(), std::nullopt);
+  REQUIRE_FALSE(r.ok());
+  CHECK(rejection_of(r.status()) == Rejection::kUnknownKid);
+}
+
 TEST_CASE("the cache key is the SHA-256 of the token", "[token_cache]") {
   const TokenDigest a = token_digest("abc");
   CHECK(a[0] == 0xba);

@@ -143,6 +143,50 @@ TEST_CASE("cert_thumbprint_sha256 is base64url SHA-256", "[verify]") {
   CHECK(cert_thumbprint_sha256(abc) == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
 }
 
+TEST_CASE("VerifyOptions::validate names the field", "[verify]") {
+  struct Case {
+    std::string name;
+    std::function<void(VerifyOptions&)> tweak;
+    std::string message_part;  // empty: valid
+  };
+  const std::vector<Case> cases = {
+      {"fixture options are valid", [](VerifyOptions&) {}, ""},
+      {"no issuer", [](VerifyOptions& o) { o.issuer.clear(); }, "issuer"},
+      {"no audience", [](VerifyOptions& o) { o.audiences.clear(); }, "audiences"},
+      {"empty audience", [](VerifyOptions& o) { o.audiences.push_back(""); }, "audiences"},
+      {"no algs", [](VerifyOptions& o) { o.allowed_algs.clear(); }, "allowed_algs"},
+      {"negative skew", [](VerifyOptions& o) { o.clock_skew = std::chrono::seconds(-1); },
+       "clock_skew"},
+      {"huge skew", [](VerifyOptions& o) { o.clock_skew = std::chrono::hours(1); }, "clock_skew"},
+      {"zero lifetime", [](VerifyOptions& o) { o.max_lifetime = std::chrono::seconds(0); },
+       "max_lifetime"},
+      {"tiny token cap", [](VerifyOptions& o) { o.max_token_bytes = 10; }, "max_token_bytes"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      VerifyOptions o = fixture().opts;
+      c.tweak(o);
+      const Status s = o.validate();
+      CHECK(s.ok() == c.message_part.empty());
+      if (!s.ok()) {
+        CHECK(s.code() == Code::kInvalidArgument);
+        CHECK(s.message().find(c.message_part) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("parse_alg_list refuses none and HS*", "[verify]") {
+  CHECK(parse_alg_list({"RS256", "EdDSA"}).ok());
+  CHECK(parse_alg_list({"RS256", "EdDSA"})->size() == 2);
+  for (const std::string bad : {"none", "HS256", "hs512", "rs256", "ES256K", ""}) {
+    CAPTURE(bad);
+    Result<std::vector<Alg>> r = parse_alg_list({"RS256", bad});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("allowed_algs") == 0);
+  }
+}
+
 TEST_CASE("rejection names are stable metric labels", "[verify]") {
   for (int i = 0; i < kRejectionCount; ++i) {
     const auto r = static_cast<Rejection>(i);
