@@ -186,6 +186,13 @@ TEST_CASE("KeySet::parse keeps usable keys and records why others are skipped", 
        [&] { return jwks({public_jwk(f.p256, R"(,"x5t":"abc","ext":{"a":[1]})")}); },
        {"p256"},
        ""},
+      {"Keycloak-shaped set: sig key with x5c kept, RSA-OAEP enc key skipped",
+       [&] {
+         return jwks({public_jwk(f.rsa_rs256, R"(,"use":"sig","x5c":["MIIC"],"x5t":"abc",)"
+                                              R"("x5t#S256":"def")"),
+                      public_jwk(f.rsa, R"(,"use":"enc","alg":"RSA-OAEP")", false)});
+       },
+       {"rsa-rs256"}, "use"},
       // Fatal cases.
       {"no usable key",
        [&] { return jwks({public_jwk(f.p256, R"(,"use":"enc")")}); },
