@@ -76,8 +76,9 @@ Result<std::vector<std::string>> enforce_selectors(std::string_view match_param,
                                                    const ParseOptions& opts = {});
 
 // What `obsgate rewrite --promql` prints.
-inline Result<std::string> rewrite_for_cli(std::string_view query, const Scope& scope) {
-  return enforce_query(query, scope);
+inline Result<std::string> rewrite_for_cli(std::string_view query, const Scope& scope,
+                                           const ParseOptions& opts = {}) {
+  return enforce_query(query, scope, opts);
 }
 
 }  // namespace obsgate::filters::promql

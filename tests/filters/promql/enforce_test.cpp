@@ -243,6 +243,18 @@ TEST_CASE("promql enforce_selector and enforce_selectors (match[])") {
   }
 }
 
+TEST_CASE("promql rewrite_for_cli is enforce_query") {
+  auto r = rewrite_for_cli("rate(foo[5m])", kTenantA);
+  REQUIRE(r.ok());
+  CHECK(*r == R"(rate(foo{tenant="a"}[5m]))");
+  CHECK_FALSE(rewrite_for_cli("limitk(1, foo)", kTenantA).ok());
+  ParseOptions exp;
+  exp.experimental_functions = true;
+  auto e = rewrite_for_cli("limitk(1, foo)", kTenantA, exp);
+  REQUIRE(e.ok());
+  CHECK(*e == R"(limitk(1, foo{tenant="a"}))");
+}
+
 TEST_CASE("promql nested lifts stay within a size budget") {
   // Each level's scalar argument is lifted again inside every copy of the enclosing call:
   // without a budget the output would grow as rules^depth.
