@@ -176,6 +176,9 @@ Status lift(ExprPtr& e, const LogsPolicy& p, const std::vector<Rule>& rules,
     node->node = std::move(b);
     chain = std::move(node);
   }
+  if (chain->height > detail::kMaxDepth) {
+    return Status::invalid_argument("query too deeply nested to split per scope rule");
+  }
   e = std::move(chain);
   return {};
 }

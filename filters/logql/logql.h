@@ -57,8 +57,9 @@
 namespace obsgate::filters::logql {
 
 // Parses and validates a full LogQL expression as Loki's ParseExpr does. Errors are
-// InvalidArgument "parse error at line L, col C: ...". Inputs of 131072 bytes or more, and
-// nesting deeper than 200, are refused.
+// InvalidArgument "parse error at line L, col C: ...". Inputs of 131072 bytes or more, trees
+// (expressions or label filters) more than 128 levels high, and more than 600 levels of
+// parentheses and nesting, are refused.
 Result<ExprPtr> parse(std::string_view query);
 
 // LogQL text for the tree; parse(print(e)) == e for every tree parse() returns.

@@ -297,6 +297,9 @@ Result<ExprPtr> Parser::parse_vector_aggregation(Func f) {
   }
   auto e = make_expr();
   e->height = arg.value()->height + 1;
+  if (e->height > kMaxDepth) {
+    return error(fn, "expression nested too deeply");
+  }
   va.arg = std::move(arg).value();
   e->node = std::move(va);
   return e;
@@ -339,6 +342,9 @@ Result<ExprPtr> Parser::parse_label_replace() {
   }
   auto e = make_expr();
   e->height = arg.value()->height + 1;
+  if (e->height > kMaxDepth) {
+    return error(fn, "expression nested too deeply");
+  }
   lr.arg = std::move(arg).value();
   e->node = std::move(lr);
   return e;

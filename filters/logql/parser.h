@@ -14,7 +14,13 @@
 
 namespace obsgate::filters::logql::detail {
 
-constexpr int kMaxDepth = 200;  // nesting of parentheses, aggregations, operators, filters
+// Two limits keep recursion (here, in the printer, the enforcer and destructors) bounded:
+//  - kMaxDepth: the height of the expression tree and of each label-filter tree;
+//  - kMaxRecursion: parser recursion, which parentheses also consume without adding height.
+// The printer's output of a tree of height h re-parses within about 2h levels of recursion,
+// so 2 * (128 + 128) + a few < 600 keeps parse(print(x)) accepted whenever x was.
+constexpr int kMaxDepth = 128;
+constexpr int kMaxRecursion = 600;
 
 class Parser {
  public:
@@ -60,7 +66,7 @@ class Parser {
   Status unexpected(std::string_view expecting = {}) const;
   Status error(const Token& t, std::string_view msg) const { return error_at(in_, t.pos, msg); }
   Status enter() {
-    if (++depth_ > kMaxDepth) {
+    if (++depth_ > kMaxRecursion) {
       return error(cur(), "expression nested too deeply");
     }
     return {};

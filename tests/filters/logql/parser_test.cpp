@@ -301,6 +301,24 @@ TEST_CASE("limits: input size and nesting depth are bounded without crashing") {
   }
   CHECK_FALSE(parse(filters).ok());
 
+  // Near the limits, the printed form (which adds parentheses) still parses back.
+  std::string juxtaposed = R"({a="b"} | )";
+  for (int i = 0; i < 120; ++i) {
+    juxtaposed += "x=\"1\" ";
+  }
+  std::string left_nested = R"(rate({a="b"} | )" + std::string(120, '(') + "x=\"1\"";
+  for (int i = 0; i < 120; ++i) {
+    left_nested += " and y=\"2\")";
+  }
+  left_nested += " [5m])";
+  for (const std::string& q : {juxtaposed, left_nested}) {
+    auto p = parse(q);
+    REQUIRE(p.ok());
+    auto back = parse(print(**p));
+    REQUIRE(back.ok());
+    CHECK(**back == **p);
+  }
+
   std::string ok_chain = "1";
   for (int i = 0; i < 100; ++i) {
     ok_chain += " + 1";
