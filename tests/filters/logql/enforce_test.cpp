@@ -381,3 +381,23 @@ TEST_CASE("scope_selectors stand in for a missing selector parameter") {
     }
   }
 }
+
+TEST_CASE("AST-level enforce leaves the input tree untouched") {
+  const char* queries[] = {
+      R"({app="x"} |= "e")",
+      R"(sum(rate({app="x"}[5m])) / sum(rate({app="y"}[5m])))",
+  };
+  for (const char* q : queries) {
+    DYNAMIC_SECTION(q) {
+      auto tree = parse(q);
+      REQUIRE(tree.ok());
+      const std::string before = print(**tree);
+      auto e = enforce(**tree, kTeamA);
+      REQUIRE(e.ok());
+      CHECK(print(**tree) == before);
+      auto via_text = enforce_query(q, kTeamA);
+      REQUIRE(via_text.ok());
+      CHECK(print(*e->expr) == via_text->query);
+    }
+  }
+}
