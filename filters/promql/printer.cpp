@@ -248,10 +248,10 @@ class Printer {
       out_ += n.on ? " on" : " ignoring";
       append_labels(out_, ast_, n.matching_labels);
       if (grouped) {
+        // Always with parentheses: a bare `group_left` followed by a parenthesised right-hand
+        // side would read the operand as the label list.
         out_ += n.card == Card::kManyToOne ? " group_left" : " group_right";
-        if (n.include_labels.size > 0) {
-          append_labels(out_, ast_, n.include_labels);
-        }
+        append_labels(out_, ast_, n.include_labels);
       }
     }
     out_ += ' ';
