@@ -103,6 +103,14 @@ std::string_view check_request_framing(const http::fields& f, unsigned version,
   if (transfer_encoding > 0 && content_length > 0) {
     return "content_length_with_transfer_encoding";
   }
+  if (content_length == 1) {
+    // Only plain digits: "5, 5" and "+5" are refused rather than guessed at (RFC 9110 §8.6).
+    const auto v = f[http::field::content_length];
+    if (v.empty() || v.size() > 19 ||
+        !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "invalid_content_length";
+    }
+  }
   if (transfer_encoding > 1) {
     return "unsupported_transfer_encoding";
   }
@@ -134,6 +142,12 @@ void remove_hop_by_hop(http::fields& f) {
     }
   }
   for (const auto& n : named) {
+    // Connection may name only hop-by-hop extensions. Letting it remove the message's framing
+    // or target would let a peer desynchronise us from the next hop (request smuggling), so
+    // those names are ignored here; the framing headers are rewritten by the relay anyway.
+    if (iequals(n, "content-length") || iequals(n, "host")) {
+      continue;
+    }
     f.erase(n);
   }
   static constexpr std::array kHopByHop = {

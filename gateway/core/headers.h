@@ -24,13 +24,15 @@ std::string_view screen_raw_head(std::string_view head) noexcept;
 size_t find_head_end(std::string_view data) noexcept;
 
 // Checks the parsed request's framing headers. Returns an empty view when acceptable, else a
-// reason: "too_many_headers", "duplicate_content_length", "content_length_with_transfer_encoding",
+// reason: "too_many_headers", "duplicate_content_length", "invalid_content_length",
+// "content_length_with_transfer_encoding",
 // "unsupported_transfer_encoding", "duplicate_host", "missing_host".
 std::string_view check_request_framing(const http::fields& f, unsigned version,
                                        size_t max_header_count) noexcept;
 
 // Removes the hop-by-hop headers (Connection, Proxy-Connection, Keep-Alive, TE, Trailer,
-// Transfer-Encoding, Upgrade) and every header named in Connection.
+// Transfer-Encoding, Upgrade) and every header named in Connection, except Content-Length and
+// Host, which a Connection header may not remove (that would desynchronise the framing).
 void remove_hop_by_hop(http::fields& f);
 
 // Removes each named header (names lower-case).

@@ -62,6 +62,9 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& r)
                      .Help("Build information; always 1.")
                      .Register(r)) {
   last_reload_success.Set(1);
+  // Exported as 0 from start-up, so alerts on failures have a series before the first reload.
+  reloads.Add({{"result", "success"}});
+  reloads.Add({{"result", "failure"}});
 }
 
 }  // namespace obsgate::gateway

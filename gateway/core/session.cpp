@@ -1,6 +1,7 @@
 #include "gateway/core/session.h"
 
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -15,6 +16,7 @@
 
 #include "gateway/core/headers.h"
 #include "gateway/core/local_reply.h"
+#include "gateway/core/wire.h"
 #include "gateway/routing/params.h"
 #include "gateway/routing/target.h"
 
@@ -39,6 +41,16 @@ std::string_view as_view(const beast::flat_buffer& b) {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 bool is_client_gone(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == beast::error::timeout ||
@@ -56,6 +68,7 @@ struct Exchange {
   const UpstreamRuntime* upstream = nullptr;
   unsigned status = 0;
   unsigned upstream_status = 0;
+  unsigned client_version = 11;  // 10 or 11, as the client spoke
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   Clock::duration upstream_time{0};
@@ -141,11 +154,14 @@ class Session {
 
   asio::awaitable<bool> one_request() {
     rt_ = worker_.runtime();
+    buffered_.reset();
     Exchange ex;
     const size_t head_len = co_await read_head(ex);
     if (head_len == 0) {
       co_return false;
     }
+    // A reload while this connection sat idle applies to the request that just arrived.
+    rt_ = worker_.runtime();
     const bool keep = co_await handle(ex, head_len);
     log(ex);
     co_return keep && !worker_.shared().draining.load(std::memory_order_relaxed);
@@ -178,6 +194,7 @@ class Session {
     buf_.consume(used);
     auto& req = p.get();
     ex.method = std::string(req.method_string());
+    ex.client_version = req.version() == 10 ? 10 : 11;
     if (auto id = req["X-Request-Id"]; valid_request_id(id)) {
       ex.request_id = std::string(id);
     } else {
@@ -226,19 +243,50 @@ class Session {
       co_return !has_body;
     }
 
-    if (!route.cfg->unsafe_any_query_params && target->has_query) {
-      auto params = routing::parse_params(target->raw_query);
-      if (!params.ok()) {
-        co_await reply(ex, flavor, 400, "invalid query string",
-                       "params_denied{" + params.status().message() + "}", !has_body);
-        co_return !has_body;
-      }
-      for (const auto& [k, v] : *params) {
-        if (!std::binary_search(route.allowed_params.begin(), route.allowed_params.end(), k)) {
-          co_await reply(ex, flavor, 400,
-                         "parameter '" + k.substr(0, 64) + "' is not allowed on this endpoint",
-                         "params_denied{not_allowed}", !has_body);
+    if (!route.cfg->unsafe_any_query_params) {
+      // Default deny for parameters: every query parameter, and every form-body parameter
+      // (Prometheus and Loki read both through Go's ParseForm), must be on the route's list.
+      if (target->has_query) {
+        auto params = routing::parse_params(target->raw_query);
+        if (!params.ok()) {
+          co_await reply(ex, flavor, 400, "invalid query string",
+                         "params_denied{" + params.status().message() + "}", !has_body);
           co_return !has_body;
+        }
+        if (!co_await params_allowed(ex, route, flavor, *params, has_body)) {
+          co_return !has_body;
+        }
+      }
+      const auto media = media_type(req[http::field::content_type]);
+      if (has_body && beast::iequals(media, "multipart/form-data")) {
+        // Go's FormValue parses multipart bodies too: parameters could hide there, and we do
+        // not parse multipart, so it is refused rather than passed through unchecked.
+        co_await reply(ex, flavor, 415, "multipart/form-data bodies are not accepted here",
+                       "params_denied{multipart_body}", false);
+        co_return false;
+      }
+      // Only urlencoded form bodies carry parameters (Go's ParseForm); any other body type
+      // streams through untouched.
+      if (has_body && beast::iequals(media, "application/x-www-form-urlencoded")) {
+        Step st = co_await buffer_body(p, server.limits.max_buffered_body_bytes, ex);
+        if (st != Step::kOk) {
+          if (st == Step::kBodyTooLarge || st == Step::kClientBadBody) {
+            const bool big = st == Step::kBodyTooLarge;
+            co_await reply(ex, flavor, big ? 413 : 400,
+                           big ? "request body too large" : "malformed request body",
+                           big ? "http_denied{body_too_large}" : "http_denied{malformed_body}",
+                           false);
+          }
+          co_return false;
+        }
+        auto form = routing::parse_params(*buffered_);
+        if (!form.ok()) {
+          co_await reply(ex, flavor, 400, "invalid form body",
+                         "params_denied{" + form.status().message() + "}", true);
+          co_return true;
+        }
+        if (!co_await params_allowed(ex, route, flavor, *form, false)) {
+          co_return true;
         }
       }
     }
@@ -247,6 +295,11 @@ class Session {
     const bool client_keep_alive = req.keep_alive();
     const bool client_chunked = p.chunked();
     const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    if (buffered_) {
+      // The body was read here already: forward it with a plain Content-Length.
+      req.chunked(false);
+      req.content_length(buffered_->size());
+    }
     remove_hop_by_hop(req);
     strip_headers(req, up.cfg->strip_request_headers);
     req.erase(http::field::expect);
@@ -260,10 +313,11 @@ class Session {
     req.set(http::field::host, up.host_header);
     req.set("X-Request-Id", ex.request_id);
     set_forwarded(req, client_ip_, listener_.tls);
-    if (client_chunked) {
+    if (client_chunked && !buffered_) {
       req.chunked(true);
     }
-    if (expect_continue && has_body) {
+    // RFC 9110 §10.1.1: no 100 (Continue) to an HTTP/1.0 client.
+    if (expect_continue && has_body && ex.client_version == 11 && !buffered_) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       tcp_.expires_after(server.timeouts.request_read);
       co_await http::async_write(stream_, cont, redirect(ec));
@@ -274,6 +328,67 @@ class Session {
     co_return co_await forward(ex, p, up, has_body, client_keep_alive);
   }
 
+  asio::awaitable<bool> params_allowed(Exchange& ex, const RouteRuntime& route,
+                                       config::ApiFlavor flavor, const routing::Params& params,
+                                       bool has_body) {
+    for (const auto& [k, v] : params) {
+      if (!std::binary_search(route.allowed_params.begin(), route.allowed_params.end(), k)) {
+        co_await reply(ex, flavor, 400,
+                       "parameter '" + k.substr(0, 64) + "' is not allowed on this endpoint",
+                       "params_denied{not_allowed}", !has_body);
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
+  // The media type of a Content-Type value, without parameters or surrounding space.
+  static std::string_view media_type(std::string_view content_type) {
+    return trim_ows(content_type.substr(0, content_type.find(';')));
+  }
+
+  // Reads the whole request body into buffered_, at most `cap` bytes.
+  asio::awaitable<Step> buffer_body(http::request_parser<http::buffer_body>& p, uint64_t cap,
+                                    Exchange& ex) {
+    if (beast::iequals(p.get()[http::field::expect], "100-continue") && ex.client_version == 11) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      error_code ec;
+      tcp_.expires_after(cfg().server.timeouts.request_read);
+      co_await http::async_write(stream_, cont, redirect(ec));
+      if (ec) {
+        co_return Step::kClientGone;
+      }
+    }
+    if (p.content_length() && *p.content_length() > cap) {
+      co_return Step::kBodyTooLarge;
+    }
+    buffered_.emplace();
+    auto& body = p.get().body();
+    while (!p.is_done()) {
+      body.data = chunk();
+      body.size = kRelayChunk;
+      error_code ec;
+      tcp_.expires_after(cfg().server.timeouts.request_read);
+      co_await http::async_read_some(stream_, buf_, p, redirect(ec));
+      if (ec == http::error::need_buffer) {
+        ec = {};
+      }
+      if (ec == http::error::body_limit) {
+        co_return Step::kBodyTooLarge;
+      }
+      if (ec) {
+        co_return is_client_gone(ec) ? Step::kClientGone : Step::kClientBadBody;
+      }
+      const size_t n = kRelayChunk - body.size;
+      if (buffered_->size() + n > cap) {
+        co_return Step::kBodyTooLarge;
+      }
+      buffered_->append(chunk(), n);
+      ex.bytes_in += n;
+    }
+    co_return Step::kOk;
+  }
+
   // Sends the request upstream and relays the response. Requests without a body are replayed
   // once on a fresh connection when a pooled connection turns out to be dead.
   asio::awaitable<bool> forward(Exchange& ex, http::request_parser<http::buffer_body>& p,
@@ -281,7 +396,12 @@ class Session {
     const auto& timeouts = cfg().server.timeouts;
     const auto flavor = up.cfg->api;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      UpstreamConnPtr conn = worker_.pool().take(up);
+      // RFC 9110 §9.2.2: only idempotent requests are replayed automatically.
+      const bool idempotent = ex.method == "GET" || ex.method == "HEAD" ||
+                              ex.method == "OPTIONS" || ex.method == "PUT" ||
+                              ex.method == "DELETE";
+      const bool replayable = idempotent && (!has_body || buffered_.has_value());
+      UpstreamConnPtr conn = worker_.pool().take(up, /*check_alive=*/!replayable);
       const bool reused = conn != nullptr;
       const auto t0 = Clock::now();
       if (!conn) {
@@ -318,11 +438,12 @@ class Session {
         ex.upstream_time += Clock::now() - t1;
         if (!ec) {
           const bool keep = conn->tls()
-                                ? co_await relay_response(conn->ssl(), *conn, *rp, p, ex,
-                                                          client_keep_alive)
-                                : co_await relay_response(conn->plain(), *conn, *rp, p, ex,
-                                                          client_keep_alive);
-          if (keep && rp->is_done() && rp->keep_alive() && !ex.detail.size()) {
+                                ? co_await relay_response(conn->ssl(), *conn, *rp, ex, client_keep_alive)
+                                : co_await relay_response(conn->plain(), *conn, *rp, ex, client_keep_alive);
+          // Bytes past the response (an upstream answering more than it was asked) must never
+          // reach the next request's client: such a connection is closed, not pooled.
+          if (keep && rp->is_done() && rp->keep_alive() && ex.detail.empty() &&
+              conn->buffer.size() == 0) {
             worker_.pool().put(std::move(conn), up);
           } else {
             conn->close();
@@ -333,7 +454,7 @@ class Session {
       }
       conn->close();
       // A dead pooled connection: safe to replay only if nothing of a body was consumed.
-      if (reused && !has_body && attempt == 0 && sent.ec != beast::error::timeout) {
+      if (reused && replayable && attempt == 0 && sent.ec != beast::error::timeout) {
         continue;
       }
       const auto kind = sent.ec == beast::error::timeout ? UpstreamErrorKind::kResponseTimeout
@@ -363,20 +484,70 @@ class Session {
     co_return !body_unread;
   }
 
+  // Writes the pending head (if any) and `n` bytes of body from chunk() with the body's framing
+  // in one gather write. `last` ends the body (the terminating chunk for chunked framing).
+  template <class Out>
+  asio::awaitable<error_code> write_step(Out& out, beast::tcp_stream& tcp,
+                                         std::chrono::milliseconds timeout, bool& head_pending,
+                                         Framing framing, size_t n, bool last) {
+    std::array<asio::const_buffer, 4> bufs{};
+    size_t used = 0;
+    size_t total = 0;
+    if (head_pending) {
+      bufs[used++] = asio::buffer(head_);
+      total += head_.size();
+    }
+    ChunkFraming cf;
+    if (framing == Framing::kChunked) {
+      cf = chunk_framing(n, last);
+      bufs[used++] = asio::buffer(cf.prefix.data(), cf.prefix_len);
+      bufs[used++] = asio::buffer(chunk(), n);
+      bufs[used++] = asio::buffer(cf.suffix.data(), cf.suffix_len);
+      total += cf.prefix_len + n + cf.suffix_len;
+    } else if (framing != Framing::kNone && n > 0) {
+      bufs[used++] = asio::buffer(chunk(), n);
+      total += n;
+    }
+    head_pending = false;
+    error_code ec;
+    if (total > 0) {
+      tcp.expires_after(timeout);
+      co_await asio::async_write(out, bufs, redirect(ec));
+    }
+    co_return ec;
+  }
+
   template <class Up>
   asio::awaitable<StepResult> send_request(Up& up, UpstreamConn& conn,
                                            http::request_parser<http::buffer_body>& p,
                                            Exchange& ex) {
     const auto& timeouts = cfg().server.timeouts;
-    http::request_serializer<http::buffer_body> sr{p.get()};
-    auto& body = p.get().body();
+    auto& req = p.get();
+    head_.clear();
+    append_head(head_, req.base());
+    if (buffered_) {
+      // A body the gateway had to see whole: head and body in one write.
+      head_ += *buffered_;
+      bool pending = true;
+      error_code wec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, pending,
+                                           Framing::kNone, 0, true);
+      co_return wec ? StepResult{Step::kUpstreamFailed, wec} : StepResult{};
+    }
+    const Framing framing = req.chunked()                  ? Framing::kChunked
+                            : p.content_length().has_value() ? Framing::kLength
+                                                             : Framing::kNone;
+    bool head_pending = true;
+    auto& body = req.body();
     error_code ec;
-    do {
+    for (;;) {
+      size_t n = 0;
       if (!p.is_done()) {
         body.data = chunk();
         body.size = kRelayChunk;
         tcp_.expires_after(timeouts.request_read);
-        co_await http::async_read(stream_, buf_, p, redirect(ec));
+        // read_some: forward whatever has arrived; the timeout is an inactivity limit, and a
+        // slow but steady sender is never held back waiting for a full chunk.
+        co_await http::async_read_some(stream_, buf_, p, redirect(ec));
         if (ec == http::error::need_buffer) {
           ec = {};
         }
@@ -386,26 +557,19 @@ class Session {
         if (ec) {
           co_return StepResult{is_client_gone(ec) ? Step::kClientGone : Step::kClientBadBody, ec};
         }
-        const size_t n = kRelayChunk - body.size;
+        n = kRelayChunk - body.size;
         ex.bytes_in += n;
-        body.size = n;
-        body.data = chunk();
-        body.more = !p.is_done();
-      } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
       }
-      conn.tcp().expires_after(timeouts.upstream_response);
-      co_await http::async_write(up, sr, redirect(ec));
-      if (ec == http::error::need_buffer) {
-        ec = {};
-      }
+      const bool last = p.is_done();
+      ec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, head_pending, framing,
+                               n, last);
       if (ec) {
         co_return StepResult{Step::kUpstreamFailed, ec};
       }
-    } while (!sr.is_done());
-    co_return StepResult{};
+      if (last) {
+        co_return StepResult{};
+      }
+    }
   }
 
   template <class Up>
@@ -441,15 +605,29 @@ class Session {
   template <class Up>
   asio::awaitable<bool> relay_response(Up& up, UpstreamConn& conn,
                                        http::response_parser<http::buffer_body>& rp,
-                                       http::request_parser<http::buffer_body>& p, Exchange& ex,
-                                       bool client_keep_alive) {
+                                       Exchange& ex, bool client_keep_alive) {
     const auto& timeouts = cfg().server.timeouts;
     auto& res = rp.get();
     ex.upstream_status = res.result_int();
     ex.status = ex.upstream_status;
-    const unsigned client_version = p.get().version() == 10 ? 10 : 11;
+    const unsigned client_version = ex.client_version;
     const bool upstream_chunked = rp.chunked();
     const bool has_length = rp.content_length().has_value();
+    if (upstream_chunked && !beast::iequals(trim_ows(res[http::field::transfer_encoding]),
+                                            "chunked")) {
+      // "gzip, chunked" and friends: we would strip the coding and pass the compressed bytes
+      // off as the identity body. Refuse instead.
+      ex.upstream_status = 0;
+      co_await upstream_failed(ex, *ex.upstream, UpstreamErrorKind::kProtocol,
+                               "unsupported transfer coding '" +
+                                   std::string(res[http::field::transfer_encoding]) + "'",
+                               true);
+      co_return false;
+    }
+    if (has_length) {
+      // One canonical value ("5, 5" collapses to "5"; the parser already checked they agree).
+      res.content_length(*rp.content_length());
+    }
     const bool no_body = ex.method == "HEAD" || ex.status == 204 || ex.status == 304 ||
                          (rp.is_done() && !upstream_chunked);
     remove_hop_by_hop(res);
@@ -467,19 +645,34 @@ class Session {
     }
     res.keep_alive(keep);
 
-    http::response_serializer<http::buffer_body> sr{res};
+    const Framing framing = no_body      ? Framing::kNone
+                            : has_length ? Framing::kLength
+                            : client_version == 11 ? Framing::kChunked
+                                                   : Framing::kClose;
+    head_.clear();
+    append_head(head_, res.base());
+    bool head_pending = true;
     auto& body = res.body();
     error_code ec;
-    do {
+    for (;;) {
+      size_t n = 0;
       if (!rp.is_done()) {
         body.data = chunk();
         body.size = kRelayChunk;
         conn.tcp().expires_after(timeouts.upstream_response);
         const auto t0 = Clock::now();
-        co_await http::async_read(up, conn.buffer, rp, redirect(ec));
+        co_await http::async_read_some(up, conn.buffer, rp, redirect(ec));
         ex.upstream_time += Clock::now() - t0;
         if (ec == http::error::need_buffer) {
           ec = {};
+        }
+        if (ec && head_pending) {
+          // Nothing has reached the client yet: it can still get a proper error.
+          const auto kind = ec == beast::error::timeout ? UpstreamErrorKind::kResponseTimeout
+                                                        : UpstreamErrorKind::kProtocol;
+          ex.upstream_status = 0;
+          co_await upstream_failed(ex, *ex.upstream, kind, ec.message(), true);
+          co_return false;
         }
         if (ec) {
           // The status line is already on its way: the only honest signal left is to cut
@@ -492,26 +685,20 @@ class Session {
                                 ec.message() + " (request_id=" + ex.request_id + ")");
           co_return false;
         }
-        const size_t n = kRelayChunk - body.size;
+        n = kRelayChunk - body.size;
         ex.bytes_out += n;
-        body.size = n;
-        body.data = chunk();
-        body.more = !rp.is_done();
-      } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
       }
-      tcp_.expires_after(timeouts.request_read);
-      co_await http::async_write(stream_, sr, redirect(ec));
-      if (ec == http::error::need_buffer) {
-        ec = {};
-      }
+      const bool last = rp.is_done();
+      ec = co_await write_step(stream_, tcp_, timeouts.request_read, head_pending, framing, n,
+                               last);
       if (ec) {
         ex.detail = "downstream_error{write_failed}";
         co_return false;
       }
-    } while (!sr.is_done());
+      if (last) {
+        break;
+      }
+    }
     co_return keep;
   }
 
@@ -548,21 +735,13 @@ class Session {
   void log(const Exchange& ex) {
     const auto end = Clock::now();
     const auto total = end - ex.start;
-    const auto& m = *worker_.shared().metrics;
-    const std::string route = ex.route ? ex.route->cfg->name : "none";
+    const std::string_view route = ex.route ? std::string_view(ex.route->cfg->name) : "none";
     if (ex.route) {
       ex.route->total->Observe(seconds(total));
       ex.route->upstream_time->Observe(seconds(ex.upstream_time));
       ex.route->gateway->Observe(seconds(total - ex.upstream_time));
     }
-    const bool known_method = ex.method == "GET" || ex.method == "POST" || ex.method == "HEAD" ||
-                              ex.method == "PUT" || ex.method == "DELETE" ||
-                              ex.method == "PATCH" || ex.method == "OPTIONS";
-    m.requests
-        .Add({{"route", route},
-              {"method", known_method ? ex.method : "other"},
-              {"code", std::to_string(ex.status)}})
-        .Increment();
+    worker_.request_counter(route, ex.method, ex.status).Increment();
     auto& sink = worker_.shared().access_log;
     if (!sink || !sink->enabled()) {
       return;
@@ -608,6 +787,8 @@ class Session {
   beast::flat_buffer buf_;
   routing::Match match_;
   std::unique_ptr<char[]> chunk_;
+  std::string head_;  // serialised head of the message being relayed
+  std::optional<std::string> buffered_;  // the current request's body, when a step needed it
   std::list<ConnEntry>::iterator entry_;
 };
 

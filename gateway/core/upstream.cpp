@@ -101,7 +101,7 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamRuntime& u,
   co_return r;
 }
 
-UpstreamConnPtr UpstreamPool::take(const UpstreamRuntime& u) {
+UpstreamConnPtr UpstreamPool::take(const UpstreamRuntime& u, bool check_alive) {
   auto it = idle_.find(u.pool_key);
   if (it == idle_.end()) {
     return nullptr;
@@ -110,7 +110,7 @@ UpstreamConnPtr UpstreamPool::take(const UpstreamRuntime& u) {
   while (!v.empty()) {
     UpstreamConnPtr c = std::move(v.back());
     v.pop_back();
-    if (c->alive()) {
+    if (!check_alive || c->alive()) {
       return c;
     }
   }

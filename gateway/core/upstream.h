@@ -68,8 +68,11 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamRuntime& u,
 
 class UpstreamPool {
  public:
-  // An idle, live connection for this upstream, or null.
-  UpstreamConnPtr take(const UpstreamRuntime& u);
+  // An idle connection for this upstream, or null. With check_alive, each candidate is probed
+  // with a non-blocking MSG_PEEK first (one syscall): callers that cannot replay the request
+  // (a body is being streamed) ask for it; callers that can replay skip it and retry once on
+  // a fresh connection instead.
+  UpstreamConnPtr take(const UpstreamRuntime& u, bool check_alive);
   // Keeps the connection for reuse, unless the pool for that upstream is full.
   void put(UpstreamConnPtr c, const UpstreamRuntime& u);
   // Closes connections idle for longer than their upstream's idle_timeout.

@@ -11,6 +11,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "gateway/core/log.h"
 #include "gateway/core/metrics.h"
@@ -70,6 +72,12 @@ class Worker {
   UpstreamPool& pool() { return pool_; }
   std::list<ConnEntry>& conns() { return conns_; }
 
+  // obsgate_http_requests_total{route, method, code}, cached per worker so the request path
+  // does one hash lookup instead of building a label map and taking the family's mutex.
+  // Methods outside the standard set are counted as "other" (bounded cardinality).
+  prometheus::Counter& request_counter(std::string_view route, std::string_view method,
+                                       unsigned status);
+
   // The current runtime; cheap when the generation has not changed.
   const RuntimePtr& runtime() {
     const uint64_t g = shared_.runtime->generation();
@@ -87,6 +95,8 @@ class Worker {
   UpstreamPool pool_;
   std::list<ConnEntry> conns_;
   RuntimePtr cached_;
+  std::unordered_map<std::string, prometheus::Counter*> request_counters_;
+  std::string key_;
 };
 
 }  // namespace obsgate::gateway

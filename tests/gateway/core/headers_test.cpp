@@ -58,6 +58,9 @@ TEST_CASE("framing checks refuse ambiguous message lengths") {
       {"two TE", {{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Transfer-Encoding", "chunked"}},
        11, "unsupported_transfer_encoding"},
       {"two hosts", {{"Host", "a"}, {"Host", "b"}}, 11, "duplicate_host"},
+      {"CL list", {{"Host", "a"}, {"Content-Length", "5, 5"}}, 11, "invalid_content_length"},
+      {"CL sign", {{"Host", "a"}, {"Content-Length", "+5"}}, 11, "invalid_content_length"},
+      {"CL empty", {{"Host", "a"}, {"Content-Length", ""}}, 11, "invalid_content_length"},
       {"no host 1.1", {{"X-A", "1"}}, 11, "missing_host"},
       {"no host 1.0", {{"X-A", "1"}}, 10, ""},
       {"too many", {{"Host", "a"}, {"A", "1"}, {"B", "1"}, {"C", "1"}}, 11, "too_many_headers"},
@@ -91,6 +94,19 @@ TEST_CASE("hop-by-hop headers and those named in Connection are removed") {
     left.emplace_back(h.name_string());
   }
   CHECK(left == std::vector<std::string>{"Host", "X-Kept"});
+}
+
+TEST_CASE("Connection cannot remove the framing or the target host") {
+  http::fields f;
+  f.insert("Host", "a");
+  f.insert("Connection", "Content-Length, host, X-Hop");
+  f.insert("Content-Length", "44");
+  f.insert("X-Hop", "1");
+  remove_hop_by_hop(f);
+  CHECK(f["Content-Length"] == "44");
+  CHECK(f["Host"] == "a");
+  CHECK(f.find("X-Hop") == f.end());
+  CHECK(f.find("Connection") == f.end());
 }
 
 TEST_CASE("owned headers are stripped case-insensitively") {
