@@ -317,15 +317,20 @@ class Loader {
     r_.get_uint(n, "max_idle_connections", p, idle, 0, 100000);
     u.max_idle_connections = idle;
     r_.get_duration(n, "idle_timeout", p, u.idle_timeout);
+    // Extra headers are added to the defaults, never replace them: configuring one more
+    // header must not silently let credentials or tenant headers through.
     u.strip_request_headers = default_stripped_headers();
-    if (n["strip_request_headers"].IsDefined()) {
-      r_.get_list(n, "strip_request_headers", p, u.strip_request_headers);
-      for (auto& h : u.strip_request_headers) {
-        if (!is_token(h)) {
-          r_.error(n["strip_request_headers"], p + ".strip_request_headers",
-                   "not a header name: '" + h + "'");
-        }
-        h = lower(h);
+    std::vector<std::string> extra;
+    r_.get_list(n, "strip_request_headers", p, extra);
+    for (auto& h : extra) {
+      if (!is_token(h)) {
+        r_.error(n["strip_request_headers"], p + ".strip_request_headers",
+                 "not a header name: '" + h + "'");
+      }
+      h = lower(h);
+      if (std::find(u.strip_request_headers.begin(), u.strip_request_headers.end(), h) ==
+          u.strip_request_headers.end()) {
+        u.strip_request_headers.push_back(h);
       }
     }
   }
@@ -418,7 +423,7 @@ const Upstream* Config::find_upstream(std::string_view name) const {
 const std::vector<std::string>& default_stripped_headers() {
   static const std::vector<std::string> kDefault = {
       "authorization", "proxy-authorization", "x-scope-orgid", "x-vault-token",
-      "x-obsgate-tenant"};
+      "x-obsgate-tenant", "forwarded", "x-real-ip"};
   return kDefault;
 }
 

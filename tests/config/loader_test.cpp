@@ -3,6 +3,8 @@
 
 #include "config/config.h"
 
+#include <algorithm>
+
 using obsgate::config::load_string;
 
 namespace {
@@ -172,6 +174,17 @@ TEST_CASE("durations and sizes") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("server.limits.max_body_bytes: expected a size") !=
         std::string::npos);
+}
+
+TEST_CASE("strip_request_headers adds to the owned headers, never replaces them") {
+  auto cfg = load_string(with("    api: prometheus", "    api: prometheus\n    strip_request_headers: [X-Extra, Authorization]"), "t.yaml");
+  REQUIRE(cfg.ok());
+  const auto& h = (*cfg)->upstreams.at(0).strip_request_headers;
+  for (const auto& owned : obsgate::config::default_stripped_headers()) {
+    CHECK(std::find(h.begin(), h.end(), owned) != h.end());
+  }
+  CHECK(std::find(h.begin(), h.end(), "x-extra") != h.end());
+  CHECK(std::count(h.begin(), h.end(), "authorization") == 1);
 }
 
 TEST_CASE("several errors are reported together") {
