@@ -2,8 +2,8 @@
 // Properties: whatever parses prints to text that parses back to the same tree (and prints the
 // same again); enforcement never crashes, what it returns is valid LogQL, and an injected scope
 // value of arbitrary bytes comes back intact in every selector.
-// Run: logql_fuzz -dict=tests/fuzz/logql/logql.dict -max_len=4096 \
-//        /tmp/logql-new tests/fuzz/logql/corpus
+// Run (from the repository root), scratch folder first:
+//   logql_fuzz -dict=tests/fuzz/logql/logql.dict -max_len=4096 /tmp/new tests/fuzz/logql/corpus
 // New inputs go to the first (scratch) folder; copy only regressions into corpus/.
 #include <cstdint>
 #include <cstdio>
