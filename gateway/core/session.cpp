@@ -490,6 +490,11 @@ class Session {
   asio::awaitable<error_code> write_step(Out& out, beast::tcp_stream& tcp,
                                          std::chrono::milliseconds timeout, bool& head_pending,
                                          Framing framing, size_t n, bool last) {
+    if (head_pending && n == 0 && !last && framing != Framing::kNone) {
+      // Hold the head back until the first body bytes (or the end) so both leave in one
+      // write; a head on its own costs an extra syscall and packet per response.
+      co_return error_code{};
+    }
     std::array<asio::const_buffer, 4> bufs{};
     size_t used = 0;
     size_t total = 0;

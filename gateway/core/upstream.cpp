@@ -12,6 +12,9 @@ namespace obsgate::gateway {
 
 UpstreamConn::UpstreamConn(asio::any_io_executor ex, const UpstreamRuntime& u)
     : pool_key(u.pool_key) {
+  // Beast sizes each read by the buffer's free capacity (512 bytes at least): with a fresh
+  // buffer a typical API response would arrive in several reads and leave in several writes.
+  buffer.reserve(16 * 1024);
   if (u.ssl) {
     tls_.emplace(ex, *u.ssl);
   } else {
