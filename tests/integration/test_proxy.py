@@ -81,8 +81,10 @@ class ProxyTest(GatewayTestCase):
                 got, _, body = self.gw.request("GET", "/api/v1/query?query=up")
                 self.assertEqual(got, status)
                 self.assertEqual(json.loads(body)["target"], "/api/v1/query?query=up")
-        self.assertEqual(self.gw.metric("obsgate_http_requests_total", route="query",
-                                        method="GET", code="503"), 1)
+        # The counter is bumped right after the response is written: poll, don't race it.
+        wait_for(lambda: self.gw.metric("obsgate_http_requests_total", route="query",
+                                        method="GET", code="503") == 1,
+                 timeout=5, what="the 503 to be counted")
         self.assertEqual(self.gw.metric("obsgate_upstream_errors_total", upstream="prom",
                                         kind="protocol"), 0)
 
@@ -719,8 +721,9 @@ class ConcurrencyTest(GatewayTestCase):
             self.assertEqual(r.body_sha256, hashlib.sha256(body).hexdigest())
         # Pooled upstream connections are bounded by the concurrency, not the request count.
         self.assertLessEqual(len(self.up.connections()), clients)
-        self.assertEqual(self.gw.metric("obsgate_http_requests_total", route="query",
-                                        method="POST", code="200"), clients * per_client)
+        wait_for(lambda: self.gw.metric("obsgate_http_requests_total", route="query",
+                                         method="POST", code="200") == clients * per_client,
+                 timeout=5, what="every request to be counted")
         wait_for(lambda: self.gw.metric("obsgate_open_connections", listener="public") == 0,
                  what="all client connections closed")
 
