@@ -3,6 +3,7 @@
 //   obsgate --config FILE          serve
 //   obsgate --check-config FILE    validate FILE, print every error, exit 1 if any
 //   obsgate --version
+//   obsgate rewrite (--promql Q | --logql Q) [--scope SELECTOR]... [--hidden LABEL]...
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "config/config.h"
 #include "gateway/core/runtime.h"
+#include "gateway/cli/rewrite.h"
 #include "gateway/core/server.h"
 
 #ifndef OBSGATE_VERSION
@@ -22,7 +24,9 @@ void usage() {
   std::fprintf(stderr,
                "usage: obsgate --config FILE\n"
                "       obsgate --check-config FILE\n"
-               "       obsgate --version\n");
+               "       obsgate --version\n"
+               "       obsgate rewrite (--promql Q | --logql Q) [--scope SELECTOR]... "
+               "[--hidden LABEL]...\n");
 }
 
 // Full validation: the YAML schema and everything the runtime build checks (routes, TLS).
@@ -64,6 +68,9 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::string_view(argv[1]) == "--version") {
     std::printf("obsgate %s\n", OBSGATE_VERSION);
     return 0;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "rewrite") {
+    return obsgate::cli::run_rewrite(argc - 1, argv + 1);
   }
   if (argc == 3 && std::string_view(argv[1]) == "--check-config") {
     return check_config(argv[2]);
