@@ -85,6 +85,33 @@ check_token() {
   ' "$@"
 }
 
+wait_ready() {  # ISSUER; discovery saved to $workdir/disc.json
+  for _ in $(seq 300); do  # 30 s
+    if curl -sf --max-time 2 "$1/.well-known/openid-configuration" >"$workdir/disc.json"; then
+      ok "discovery served on $1"
+      return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || fail "server exited early"
+    sleep 0.1
+  done
+  fail "server not ready within 30 s"
+}
+
+stop_server() {  # SIGTERM, wait up to 10 s, require exit status 0
+  local rc=""
+  kill -TERM "$server_pid"
+  for _ in $(seq 100); do  # 10 s
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      wait "$server_pid" && rc=0 || rc=$?
+      break
+    fi
+    sleep 0.1
+  done
+  [[ $rc == 0 ]] || fail "server did not exit 0 on SIGTERM (rc=${rc:-still running})"
+  server_pid=""
+  ok "server exited 0 on SIGTERM"
+}
+
 jwks_kids() {
   node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(j.keys.map((k) => k.kid).join(" "));' "$1"
@@ -96,18 +123,7 @@ for alg in $algs; do
   issuer="http://127.0.0.1:${port}"
   PORT=$port ACCESS_TOKEN_ALG=$alg node server.mjs >"$workdir/server.log" 2>&1 &
   server_pid=$!
-
-  ready=0
-  for _ in $(seq 300); do  # 30 s
-    if curl -sf --max-time 2 "$issuer/.well-known/openid-configuration" >"$workdir/disc.json"; then
-      ready=1
-      break
-    fi
-    kill -0 "$server_pid" 2>/dev/null || fail "server exited early"
-    sleep 0.1
-  done
-  [[ $ready == 1 ]] || fail "server not ready within 30 s"
-  ok "discovery served on $issuer"
+  wait_ready "$issuer"
 
   read -r disc_iss jwks_uri token_ep < <(node -e '
     const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -175,18 +191,27 @@ for alg in $algs; do
   [[ $lines -eq 7 ]] || fail "server logged $lines token_issued lines, want 7"
   ok "server logged one line per token issued ($lines)"
 
-  kill -TERM "$server_pid"
-  rc=""
-  for _ in $(seq 100); do  # 10 s
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      wait "$server_pid" && rc=0 || rc=$?
-      break
-    fi
-    sleep 0.1
-  done
-  [[ $rc == 0 ]] || fail "server did not exit 0 on SIGTERM (rc=${rc:-still running})"
-  server_pid=""
-  ok "server exited 0 on SIGTERM"
+  stop_server
 done
+
+echo "== KEYS_FILE (fixed private JWKS)"
+node -e '
+  const crypto = require("crypto");
+  const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: "jwk" }), kid: "fixed-rs256", alg: "RS256" };
+  console.log(JSON.stringify({ keys: [jwk] }));' >"$workdir/keys.json"
+port=$(free_port)
+issuer="http://127.0.0.1:${port}"
+PORT=$port KEYS_FILE="$workdir/keys.json" node server.mjs >"$workdir/server.log" 2>&1 &
+server_pid=$!
+wait_ready "$issuer"
+curl -sf --max-time 10 "$issuer/jwks" >"$workdir/jwks.json" || fail "JWKS fetch"
+kids=$(jwks_kids "$workdir/jwks.json")
+[[ $kids == fixed-rs256 ]] || fail "JWKS kids '$kids', want only fixed-rs256"
+token=$(IDP_URL=$issuer ./get-token.sh metrics-collector) || fail "get-token metrics-collector"
+got=$(check_token "$token" "$workdir/jwks.json" "$issuer" metrics-collector fixed-rs256) ||
+  fail "token with KEYS_FILE"
+ok "KEYS_FILE: JWKS publishes only its key, token signed with kid fixed-rs256"
+stop_server
 
 echo "PASS: $checks checks"
