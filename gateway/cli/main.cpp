@@ -4,6 +4,7 @@
 //   obsgate --check-config FILE    validate FILE, print every error, exit 1 if any
 //   obsgate --version
 //   obsgate rewrite (--promql Q | --logql Q) [--scope SELECTOR]... [--hidden LABEL]...
+//   obsgate verify-token --issuer ISS --audience AUD (--jwks FILE | --discover) ... TOKEN
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config/config.h"
 #include "gateway/core/runtime.h"
 #include "gateway/cli/rewrite.h"
+#include "gateway/cli/verify_token.h"
 #include "gateway/core/server.h"
 
 #ifndef OBSGATE_VERSION
@@ -26,7 +28,9 @@ void usage() {
                "       obsgate --check-config FILE\n"
                "       obsgate --version\n"
                "       obsgate rewrite (--promql Q | --logql Q) [--scope SELECTOR]... "
-               "[--hidden LABEL]...\n");
+               "[--hidden LABEL]...\n"
+               "       obsgate verify-token --issuer ISS --audience AUD "
+               "(--jwks FILE | --discover) ... TOKEN\n");
 }
 
 // Full validation: the YAML schema and everything the runtime build checks (routes, TLS).
@@ -71,6 +75,9 @@ int main(int argc, char** argv) {
   }
   if (argc >= 2 && std::string_view(argv[1]) == "rewrite") {
     return obsgate::cli::run_rewrite(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "verify-token") {
+    return obsgate::cli::run_verify_token(argc - 1, argv + 1);
   }
   if (argc == 3 && std::string_view(argv[1]) == "--check-config") {
     return check_config(argv[2]);
