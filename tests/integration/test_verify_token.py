@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -48,9 +49,9 @@ def der_ecdsa_to_raw(der, size=32):
     return out
 
 
-def run(*args, timeout=30):
+def run(*args, timeout=30, env=None):
     p = subprocess.run([obsgate_bin(), "verify-token", *args], capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -281,6 +282,9 @@ class DiscoverTest(unittest.TestCase):
             {"issuer": cls.issuer, "jwks_uri": "http://127.0.0.1:%d/certs" % port}).encode()
         documents["/certs"] = json.dumps(cls.keys.jwks).encode()
         cls.missing_issuer = "http://127.0.0.1:%d/realms/none" % port
+        cls.huge_issuer = "http://127.0.0.1:%d/realms/huge" % port
+        documents["/realms/huge/.well-known/openid-configuration"] = json.dumps(
+            {"issuer": cls.huge_issuer, "pad": "x" * (1024 * 1024)}).encode()
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
         cls.thread.start()
 
@@ -300,6 +304,8 @@ class DiscoverTest(unittest.TestCase):
              "rejected: wrong_audience"),
             ("discovery document missing", self.missing_issuer, good, 1, None,
              self.missing_issuer + "/.well-known/openid-configuration: HTTP status 404"),
+            ("discovery document above 1 MiB", self.huge_issuer, good, 1, None,
+             self.huge_issuer + "/.well-known/openid-configuration: response above 1 MiB"),
         ]
         for name, issuer, token, code, out_has, err_has in cases:
             with self.subTest(name):
@@ -320,6 +326,76 @@ class DiscoverTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn(issuer + "/.well-known/openid-configuration", err)
         self.assertIn("connect", err)
+
+
+class DiscoverTlsTest(unittest.TestCase):
+    """--discover over HTTPS: the issuer's certificate (DNS:localhost, self-signed) is made
+    trusted through SSL_CERT_FILE, which OpenSSL's default verify paths honour."""
+
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("openssl CLI not found")
+        cls.tmp = tempfile.mkdtemp(prefix="obsgate-vt-")
+        cls.keys = Keys(cls.tmp)
+        cls.cert = os.path.join(cls.tmp, "server.pem")
+        key = os.path.join(cls.tmp, "server.key")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", key, "-out", cls.cert, "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost", "-days", "1")
+        documents = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                body = documents.get(self.path, b"")
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cls.cert, key)
+        cls.server.socket = ctx.wrap_socket(cls.server.socket, server_side=True)
+        cls.port = cls.server.server_address[1]
+        cls.issuer = "https://localhost:%d" % cls.port
+        documents["/.well-known/openid-configuration"] = json.dumps(
+            {"issuer": cls.issuer, "jwks_uri": cls.issuer + "/jwks"}).encode()
+        documents["/jwks"] = json.dumps(cls.keys.jwks).encode()
+        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_https_discover(self):
+        trusted = dict(os.environ, SSL_CERT_FILE=self.cert)
+        untrusted = dict(os.environ, SSL_CERT_FILE=os.path.join(self.tmp, "rsa.pem"))
+        by_ip = "https://127.0.0.1:%d" % self.port
+        cases = [
+            # (name, issuer, env, exit code, stderr substring)
+            ("trusted certificate", self.issuer, trusted, 0, None),
+            ("untrusted certificate", self.issuer, untrusted, 1, "certificate verify failed"),
+            ("host name not in the certificate", by_ip, trusted, 1,
+             "certificate verify failed"),
+        ]
+        for name, issuer, env, code, err_has in cases:
+            with self.subTest(name):
+                token = self.keys.sign(claims(iss=issuer))
+                rc, out, err = run("--issuer", issuer, "--audience", AUD, "--discover", token,
+                                   env=env)
+                self.assertEqual(rc, code, err)
+                if code == 0:
+                    self.assertIn('"iss": "%s"' % issuer, out)
+                else:
+                    self.assertIn(issuer + "/.well-known/openid-configuration", err)
+                    self.assertIn(err_has, err)
 
 
 if __name__ == "__main__":
