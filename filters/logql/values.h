@@ -3,6 +3,8 @@
 // Internal to filters/logql.
 #pragma once
 
+#include "common/utf8.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +37,6 @@ std::optional<std::string> unquote(std::string_view quoted);
 // A double-quoted Go literal for any byte string (invalid UTF-8 is \x-escaped).
 void append_quoted(std::string& out, std::string_view value);
 // Valid UTF-8?
-bool valid_utf8(std::string_view s);
+using ::obsgate::valid_utf8;  // common/utf8.h
 
 }  // namespace obsgate::filters::logql::detail

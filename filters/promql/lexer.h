@@ -4,6 +4,8 @@
 // name, `inf`/`nan` or a keyword in context is the parser's decision.
 #pragma once
 
+#include "common/utf8.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -64,7 +66,7 @@ const char* parse_duration(std::string_view text, int64_t& ms);
 bool is_word_keyword(Tok t);
 // ASCII case-insensitive equality against an already lower-case word.
 bool equals_lower(std::string_view s, std::string_view lower);
-bool valid_utf8(std::string_view s);
+using ::obsgate::valid_utf8;  // common/utf8.h
 // [a-zA-Z_][a-zA-Z0-9_]*
 bool is_legacy_label_name(std::string_view s);
 // [a-zA-Z_:][a-zA-Z0-9_:]*

@@ -21,62 +21,8 @@ int hex_value(char c) {
   return lower(c) - 'a' + 10;
 }
 
-void append_utf8(std::string& out, uint32_t r) {
-  if (r < 0x80) {
-    out += static_cast<char>(r);
-  } else if (r < 0x800) {
-    out += static_cast<char>(0xC0 | (r >> 6));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else if (r < 0x10000) {
-    out += static_cast<char>(0xE0 | (r >> 12));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (r >> 18));
-    out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (r & 0x3F));
-  }
-}
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t r = 0;
-    uint32_t min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, r = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, r = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, r = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        return false;
-      }
-      r = (r << 6) | (cc & 0x3F);
-    }
-    if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 bool is_legacy_label_name(std::string_view s) {
   if (s.empty() || !is_alpha(s[0])) {
@@ -158,7 +104,7 @@ const char* unquote(std::string_view tok, std::string& out, bool& has_escapes) {
           if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
             return "escape sequence is an invalid Unicode code point";
           }
-          append_utf8(out, v);
+          ::obsgate::append_utf8(out, v);
         }
         break;
       }

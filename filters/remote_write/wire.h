@@ -5,6 +5,8 @@
 // enforcer forwards re-parses.
 #pragma once
 
+#include "common/utf8.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -142,56 +144,6 @@ inline bool is_ascii(std::string_view s) {
 
 // Strict UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF), as libprotobuf checks
 // proto3 strings. ASCII runs are checked eight bytes at a time.
-inline bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const uint8_t* end = p + s.size();
-  while (p != end) {
-    while (end - p >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      if ((w & 0x8080808080808080ull) != 0) {
-        break;
-      }
-      p += 8;
-    }
-    if (p == end) {
-      return true;
-    }
-    const uint8_t c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n = 0;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      lo = (c == 0xe0) ? 0xa0 : 0x80;  // overlong
-      hi = (c == 0xed) ? 0x9f : 0xbf;  // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      lo = (c == 0xf0) ? 0x90 : 0x80;  // overlong
-      hi = (c == 0xf4) ? 0x8f : 0xbf;  // > U+10FFFF
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) <= n) {
-      return false;
-    }
-    if (p[1] < lo || p[1] > hi) {
-      return false;
-    }
-    for (size_t i = 2; i <= n; ++i) {
-      if (p[i] < 0x80 || p[i] > 0xbf) {
-        return false;
-      }
-    }
-    p += n + 1;
-  }
-  return true;
-}
+using ::obsgate::valid_utf8;  // common/utf8.h
 
 }  // namespace obsgate::filters::remote_write::wire

@@ -1,5 +1,7 @@
 #include "gateway/routing/params.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -83,60 +85,7 @@ bool any_invalid_utf8(const std::vector<Params::Entry>& entries) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view s) noexcept {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    // ASCII fast path: 8 bytes at a time while no high bit is set.
-    while (n - i >= 8) {
-      uint64_t word = 0;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) != 0) {
-        break;
-      }
-      i += 8;
-    }
-    if (i == n) {
-      break;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80;  // allowed range of the second byte (RFC 3629 table)
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      lo = (c == 0xE0) ? 0xA0 : 0x80;  // no overlongs
-      hi = (c == 0xED) ? 0x9F : 0xBF;  // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      lo = (c == 0xF0) ? 0x90 : 0x80;  // no overlongs
-      hi = (c == 0xF4) ? 0x8F : 0xBF;  // nothing above U+10FFFF
-    } else {
-      return false;
-    }
-    if (n - i < len) {
-      return false;
-    }
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b1 < lo || b1 > hi) {
-      return false;
-    }
-    for (size_t k = 2; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < 0x80 || b > 0xBF) {
-        return false;
-      }
-    }
-    i += len;
-  }
-  return true;
-}
+bool is_valid_utf8(std::string_view s) noexcept { return ::obsgate::valid_utf8(s); }
 
 Params::Params(std::vector<Entry> entries)
     : entries_(std::move(entries)), invalid_utf8_(any_invalid_utf8(entries_)) {}
