@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "config/identity.h"
+#include "config/openbao.h"
+#include "config/tenants.h"
 
 namespace obsgate::config {
 
@@ -90,9 +93,33 @@ struct Upstream {
   size_t max_idle_connections = 64;  // per worker thread
   Duration idle_timeout{std::chrono::seconds(30)};
   std::vector<std::string> strip_request_headers;  // lower-case
+  // Towards multi-tenant backends (Loki, Mimir/Cortex): the header set from the request's
+  // tenant (any client value is stripped). Empty name: no tenant header is sent.
+  std::string tenant_header;                                   // e.g. "X-Scope-OrgID"
+  std::vector<std::pair<std::string, std::string>> tenant_ids;  // tenant -> header value
 };
 
 enum class AuthMode { kRequired, kUnsafeNone };
+
+// What a route accepts as proof of identity (auth: required).
+struct Accept {
+  bool token = true;        // Authorization: Bearer <JWT> from a configured provider
+  bool certificate = true;  // a verified mTLS client certificate mapped to an identity
+};
+
+// The processing step a route runs between authentication and forwarding. The names are the
+// YAML values of `enforcer:`.
+enum class Enforcer {
+  kNone,             // "none": forward as is (parameter allowlist still applies)
+  kPrometheusQuery,  // "prometheus": the Prometheus HTTP API, scoped per tenant
+  kLokiQuery,        // "loki": the Loki query API, scoped per tenant, audit streams apart
+  kLokiTail,         // "loki_tail": the Loki tail WebSocket
+  kLokiPush,         // "loki_push": Loki push, stamped/checked per tenant
+  kRemoteWrite,      // "remote_write": Prometheus remote-write, stamped/checked per tenant
+  kOpenBaoActive,    // "openbao_active": /v1/sys/metrics on the active node, token injected
+  kOpenBaoNode,      // "openbao_node": one node's metrics listener ({node} path parameter)
+  kOpenBaoFanout,    // "openbao_fanout": every node's metrics merged, with a node label
+};
 
 struct Route {
   std::string name;
@@ -101,7 +128,9 @@ struct Route {
   std::string upstream;
   AuthMode auth = AuthMode::kRequired;
   std::vector<std::string> roles_any_of;
-  std::string enforcer = "none";
+  Accept accept;
+  bool forward_token = false;  // the client's Authorization header reaches the upstream
+  Enforcer enforcer = Enforcer::kNone;
   // Query parameters that may reach the backend. Anything else: 400. unsafe_any_query_params
   // lets every parameter through (opt-in passthrough).
   std::vector<std::string> query_params;
@@ -115,6 +144,9 @@ struct Config {
   Logging logging;
   std::vector<Upstream> upstreams;
   std::vector<Route> routes;
+  IdentityConfig identity;
+  TenantsConfig tenants;
+  OpenBaoConfig openbao;
 
   [[nodiscard]] const Upstream* find_upstream(std::string_view name) const;
 };
@@ -130,5 +162,6 @@ Result<ConfigPtr> load_string(const std::string& yaml, const std::string& source
 const std::vector<std::string>& default_stripped_headers();
 
 std::string_view api_flavor_name(ApiFlavor f) noexcept;
+std::string_view enforcer_name(Enforcer e) noexcept;
 
 }  // namespace obsgate::config

@@ -11,6 +11,9 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "config/identity.h"
+#include "config/openbao.h"
+#include "config/tenants.h"
 #include "config/yaml_reader.h"
 
 namespace obsgate::config {
@@ -19,7 +22,21 @@ namespace {
 
 constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
                                          "OPTIONS"};
-constexpr std::string_view kEnforcers[] = {"none"};
+struct EnforcerName {
+  std::string_view name;
+  Enforcer value;
+};
+constexpr EnforcerName kEnforcers[] = {
+    {"none", Enforcer::kNone},
+    {"prometheus", Enforcer::kPrometheusQuery},
+    {"loki", Enforcer::kLokiQuery},
+    {"loki_tail", Enforcer::kLokiTail},
+    {"loki_push", Enforcer::kLokiPush},
+    {"remote_write", Enforcer::kRemoteWrite},
+    {"openbao_active", Enforcer::kOpenBaoActive},
+    {"openbao_node", Enforcer::kOpenBaoNode},
+    {"openbao_fanout", Enforcer::kOpenBaoFanout},
+};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -52,13 +69,17 @@ class Loader {
 
   Result<ConfigPtr> load(const YAML::Node& root) {
     auto cfg = std::make_shared<Config>();
-    if (!r_.expect_map(root, "", {"server", "admin", "logging", "upstreams", "routes"})) {
+    if (!r_.expect_map(root, "", {"server", "admin", "logging", "upstreams", "routes", "identity",
+                                  "tenants", "openbao"})) {
       return finish(cfg);
     }
     server(root["server"], cfg->server);
     admin(root["admin"], cfg->admin);
     logging(root["logging"], cfg->logging);
     upstreams(root["upstreams"], cfg->upstreams);
+    load_identity(r_, root["identity"], cfg->identity);
+    load_tenants(r_, root["tenants"], cfg->tenants);
+    load_openbao(r_, root["openbao"], cfg->openbao);
     routes(root["routes"], *cfg);
     return finish(cfg);
   }
@@ -237,7 +258,7 @@ class Loader {
 
   void upstream(const YAML::Node& n, const std::string& p, Upstream& u) {
     if (!r_.expect_map(n, p, {"name", "url", "api", "tls", "max_idle_connections",
-                              "idle_timeout", "strip_request_headers"})) {
+                              "idle_timeout", "strip_request_headers", "tenant_header"})) {
       return;
     }
     r_.get(n, "name", p, u.name, true);
@@ -333,6 +354,39 @@ class Loader {
         u.strip_request_headers.push_back(h);
       }
     }
+    tenant_header(n["tenant_header"], p + ".tenant_header", u);
+  }
+
+  // tenant_header: {name: X-Scope-OrgID, values: {team-a: "1001"}}; a tenant without an entry
+  // in `values` is sent under its own name.
+  void tenant_header(const YAML::Node& n, const std::string& p, Upstream& u) {
+    if (!n.IsDefined() || !r_.expect_map(n, p, {"name", "values"})) {
+      return;
+    }
+    r_.get(n, "name", p, u.tenant_header, true);
+    if (!u.tenant_header.empty() && !is_token(u.tenant_header)) {
+      r_.error(n["name"], p + ".name", "not a header name: '" + u.tenant_header + "'");
+    }
+    const std::string lname = lower(u.tenant_header);
+    if (!lname.empty() && std::find(u.strip_request_headers.begin(), u.strip_request_headers.end(),
+                                    lname) == u.strip_request_headers.end()) {
+      // The client's value never passes: the gateway owns this header.
+      u.strip_request_headers.push_back(lname);
+    }
+    if (const YAML::Node v = n["values"]; v.IsDefined()) {
+      if (!v.IsMap()) {
+        r_.error(v, p + ".values", "expected a map of tenant to header value");
+        return;
+      }
+      for (const auto& kv : v) {
+        const auto key = kv.first.as<std::string>();
+        if (!kv.second.IsScalar() || kv.second.as<std::string>().empty()) {
+          r_.error(kv.second, p + ".values." + key, "expected a non-empty string");
+          continue;
+        }
+        u.tenant_ids.emplace_back(key, kv.second.as<std::string>());
+      }
+    }
   }
 
   void routes(const YAML::Node& n, Config& cfg) {
@@ -348,7 +402,8 @@ class Loader {
       const YAML::Node rn = n[i];
       Route rt;
       if (!r_.expect_map(rn, p, {"name", "methods", "path", "upstream", "auth", "roles",
-                                 "enforcer", "query_params", "unsafe_any_query_params"})) {
+                                 "enforcer", "query_params", "unsafe_any_query_params", "accept",
+                                 "forward_token"})) {
         continue;
       }
       r_.get(rn, "name", p, rt.name, true);
@@ -377,11 +432,14 @@ class Loader {
       r_.get(rn, "auth", p, auth);
       if (auth == "required") {
         rt.auth = AuthMode::kRequired;
-        // Identity providers are not configurable yet: a route that requires a principal
-        // could never be reached, so say so now instead of answering 401 forever.
-        r_.error(rn, p + ".auth",
-                 "'required' needs an identity provider, and none is configured; set "
-                 "auth: unsafe_none to expose this route without authentication");
+        // A route that requires a principal could never be reached without a way to prove
+        // one: say so now instead of answering 401 forever.
+        if (cfg.identity.empty()) {
+          r_.error(rn, p + ".auth",
+                   "'required' needs an identity provider or certificate identity (identity: "
+                   "section), and none is configured; set auth: unsafe_none to expose this "
+                   "route without authentication");
+        }
       } else if (auth == "unsafe_none") {
         rt.auth = AuthMode::kUnsafeNone;
       } else {
@@ -391,11 +449,43 @@ class Loader {
       if (!rt.roles_any_of.empty() && rt.auth == AuthMode::kUnsafeNone) {
         r_.error(rn["roles"], p + ".roles", "roles need auth: required");
       }
-      r_.get(rn, "enforcer", p, rt.enforcer);
-      if (std::find(std::begin(kEnforcers), std::end(kEnforcers), rt.enforcer) ==
-          std::end(kEnforcers)) {
-        r_.error(rn["enforcer"], p + ".enforcer", "unknown enforcer '" + rt.enforcer + "'");
+      std::string enforcer = "none";
+      r_.get(rn, "enforcer", p, enforcer);
+      const auto* e = std::find_if(std::begin(kEnforcers), std::end(kEnforcers),
+                                   [&](const EnforcerName& x) { return x.name == enforcer; });
+      if (e == std::end(kEnforcers)) {
+        std::string known;
+        for (const auto& k : kEnforcers) {
+          known += known.empty() ? "" : " ";
+          known += k.name;
+        }
+        r_.error(rn["enforcer"], p + ".enforcer",
+                 "unknown enforcer '" + enforcer + "' (" + known + ")");
+      } else {
+        rt.enforcer = e->value;
       }
+      if (rt.enforcer != Enforcer::kNone && rt.auth == AuthMode::kUnsafeNone) {
+        r_.error(rn["enforcer"], p + ".enforcer",
+                 "enforcer '" + enforcer + "' needs a principal: set auth: required");
+      }
+      if (const YAML::Node a = rn["accept"]; a.IsDefined()) {
+        std::vector<std::string> accept;
+        r_.get_list(rn, "accept", p, accept);
+        rt.accept = Accept{false, false};
+        for (const auto& v : accept) {
+          if (v == "token") {
+            rt.accept.token = true;
+          } else if (v == "certificate") {
+            rt.accept.certificate = true;
+          } else {
+            r_.error(a, p + ".accept", "expected token or certificate, got '" + v + "'");
+          }
+        }
+        if (!rt.accept.token && !rt.accept.certificate) {
+          r_.error(a, p + ".accept", "must name token, certificate or both");
+        }
+      }
+      r_.get(rn, "forward_token", p, rt.forward_token);
       r_.get_list(rn, "query_params", p, rt.query_params);
       r_.get(rn, "unsafe_any_query_params", p, rt.unsafe_any_query_params);
       if (rt.unsafe_any_query_params && !rt.query_params.empty()) {
@@ -425,6 +515,15 @@ const std::vector<std::string>& default_stripped_headers() {
       "authorization", "proxy-authorization", "x-scope-orgid", "x-vault-token",
       "x-obsgate-tenant", "forwarded", "x-real-ip"};
   return kDefault;
+}
+
+std::string_view enforcer_name(Enforcer e) noexcept {
+  for (const auto& k : kEnforcers) {
+    if (k.value == e) {
+      return k.name;
+    }
+  }
+  return "unknown";
 }
 
 std::string_view api_flavor_name(ApiFlavor f) noexcept {
