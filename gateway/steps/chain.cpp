@@ -1,0 +1,45 @@
+#include "gateway/steps/chain.h"
+
+#include <string>
+
+#include "config/config.h"
+
+namespace obsgate::gateway {
+
+namespace {
+
+// Each enforcer module adds its case in build_chain(); until then a route naming it fails to
+// load, so nothing reaches a backend unenforced.
+Status unavailable(const config::Route& route) {
+  return Status::invalid_argument("route '" + route.name + "': enforcer '" +
+                                  std::string(config::enforcer_name(route.enforcer)) +
+                                  "' is not available in this build");
+}
+
+}  // namespace
+
+Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& /*cfg*/,
+                                                const config::Route& route,
+                                                Services& /*services*/) {
+  std::vector<StepFactoryPtr> chain;
+  if (route.auth == config::AuthMode::kRequired) {
+    return Status::invalid_argument("route '" + route.name +
+                                    "': authentication is not available in this build");
+  }
+  switch (route.enforcer) {
+    case config::Enforcer::kNone:
+      break;
+    case config::Enforcer::kPrometheusQuery:
+    case config::Enforcer::kLokiQuery:
+    case config::Enforcer::kLokiTail:
+    case config::Enforcer::kLokiPush:
+    case config::Enforcer::kRemoteWrite:
+    case config::Enforcer::kOpenBaoActive:
+    case config::Enforcer::kOpenBaoNode:
+    case config::Enforcer::kOpenBaoFanout:
+      return unavailable(route);
+  }
+  return chain;
+}
+
+}  // namespace obsgate::gateway
