@@ -61,7 +61,7 @@ enum class Action { kContinue, kRespond };
 // What the session sends instead of forwarding. With `raw` false, `message` is wrapped in the
 // route's API error format (Prometheus JSON, Loki plain text, OpenBao JSON, ...). With `raw`
 // true, `body` and `content_type` are sent as they are (e.g. a merged exposition).
-struct LocalReply {
+struct StepReply {
   unsigned status = 500;
   std::string message;           // for the client; never secrets or key material
   std::string reason;            // for logs and metrics: "<module>_denied{<reason>}"
@@ -118,7 +118,7 @@ struct Request {
   std::optional<std::string> forward_body;
   std::optional<std::string> forward_content_type;
 
-  LocalReply reply;
+  StepReply reply;
   Decision decision;
 };
 
