@@ -92,7 +92,12 @@ struct Decision {
 };
 
 struct Request {
-  RequestHead& head;                       // mutable: steps may set or erase headers
+  // Mutable: steps may set or erase headers. Before the chain runs, the session has already
+  // removed hop-by-hop headers and the upstream's stripped headers (Authorization,
+  // X-Scope-OrgID, X-Vault-Token, X-Obsgate-Tenant, ... see config::default_stripped_headers),
+  // so a header a step sets (a tenant header, an injected token) is sent exactly as set. The
+  // client's values of the two headers steps need are kept below.
+  RequestHead& head;
   std::string_view path;                   // normalised, without the query
   const routing::PathParams& path_params;  // {name} segments of the route's path
   const routing::Params& query;            // the URL's query parameters, parsed once
@@ -103,6 +108,15 @@ struct Request {
   const config::Config& cfg;
   const config::Route& route;
   const UpstreamRuntime* upstream = nullptr;  // a step may pick another upstream
+
+  // The client's Authorization and X-Obsgate-Tenant values (removed from `head`). A field sent
+  // more than once is flagged, never joined: the consumer refuses it. When the route says
+  // `forward_token: true`, the session puts the client's Authorization back on the forwarded
+  // request after the chain ran (only if a step authenticated the request).
+  std::string authorization;
+  bool authorization_repeated = false;
+  std::string tenant;
+  bool tenant_repeated = false;
 
   // Set by the authentication step.
   bool authenticated = false;
