@@ -1,0 +1,408 @@
+// The span reader: Boost.JSON validates (strict grammar, UTF-8, depth), then a small hand-written
+// scanner finds value boundaries in the validated text. Boost.JSON's DOM is not used for output
+// because serialising it reformats numbers.
+#include "filters/response/json_span.h"
+
+#include <algorithm>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/parse.hpp>
+
+#include "filters/response/response.h"
+
+namespace obsgate::filters::response::detail {
+namespace {
+
+namespace json = boost::json;
+
+// Accepts everything the grammar accepts; Boost.JSON does the checking.
+struct NullHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t, json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t, json::error_code&) { return true; }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_key(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
+  bool on_double(double, json::string_view, json::error_code&) { return true; }
+  bool on_bool(bool, json::error_code&) { return true; }
+  bool on_null(json::error_code&) { return true; }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::size_t skip_ws(std::string_view t, std::size_t i) {
+  while (i < t.size() && is_ws(t[i])) {
+    ++i;
+  }
+  return i;
+}
+
+// i at the opening quote; returns one past the closing quote, or npos.
+std::size_t skip_string(std::string_view t, std::size_t i) {
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\') {
+      ++i;
+    } else if (t[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// i at the first character of a value; returns one past its end, or npos.
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) {
+    return std::string_view::npos;
+  }
+  const char c0 = t[i];
+  if (c0 == '"') {
+    return skip_string(t, i);
+  }
+  if (c0 != '{' && c0 != '[') {
+    while (i < t.size() && !is_ws(t[i]) && t[i] != ',' && t[i] != ']' && t[i] != '}' &&
+           t[i] != ':') {
+      ++i;
+    }
+    return i;
+  }
+  std::size_t depth = 0;
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '"') {
+      i = skip_string(t, i);
+      if (i == std::string_view::npos) {
+        return i;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+      if (depth == 0) {
+        return i + 1;
+      }
+    }
+    ++i;
+  }
+  return std::string_view::npos;
+}
+
+Status malformed(std::string_view where) {
+  return bad_upstream("malformed JSON near " + std::string(where.substr(0, 32)));
+}
+
+bool has_duplicate_keys(const std::vector<Member>& ms) {
+  if (ms.size() <= 8) {
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+      for (std::size_t j = i + 1; j < ms.size(); ++j) {
+        if (ms[i].key == ms[j].key) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(ms.size());
+  for (const Member& m : ms) {
+    keys.emplace_back(m.key);
+  }
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+}
+
+}  // namespace
+
+Status validate_json(std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = kMaxJsonDepth;
+  json::basic_parser<NullHandler> p(opts);
+  json::error_code ec;
+  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (ec) {
+    return bad_upstream("response is not valid JSON (" + ec.message() + " at byte " +
+                        std::to_string(n) + ")");
+  }
+  return {};
+}
+
+Status bad_upstream(std::string_view what) {
+  return Status::unavailable("upstream response: " + std::string(what));
+}
+
+Kind kind_of(std::string_view value) {
+  switch (value.empty() ? 'n' : value.front()) {
+    case '{': return Kind::kObject;
+    case '[': return Kind::kArray;
+    case '"': return Kind::kString;
+    case 't':
+    case 'f':
+    case 'n': return Kind::kLiteral;
+    default: return Kind::kNumber;
+  }
+}
+
+std::string_view trim(std::string_view text) {
+  std::size_t b = skip_ws(text, 0);
+  std::size_t e = text.size();
+  while (e > b && is_ws(text[e - 1])) {
+    --e;
+  }
+  return text.substr(b, e - b);
+}
+
+Result<std::vector<Member>> members(std::string_view t) {
+  std::vector<Member> out;
+  if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
+    return malformed(t);
+  }
+  std::size_t i = skip_ws(t, 1);
+  if (t[i] == '}') {
+    return out;
+  }
+  while (true) {
+    if (i >= t.size() || t[i] != '"') {
+      return malformed(t.substr(std::min(i, t.size())));
+    }
+    const std::size_t key_end = skip_string(t, i);
+    if (key_end == std::string_view::npos) {
+      return malformed(t.substr(i));
+    }
+    Member m;
+    m.raw_key = t.substr(i, key_end - i);
+    auto key = decode_string(m.raw_key);
+    if (!key.ok()) {
+      return key.status();
+    }
+    m.key = std::move(*key);
+    i = skip_ws(t, key_end);
+    if (i >= t.size() || t[i] != ':') {
+      return malformed(t.substr(key_end));
+    }
+    i = skip_ws(t, i + 1);
+    const std::size_t value_end = skip_value(t, i);
+    if (value_end == std::string_view::npos || value_end >= t.size() || value_end == i) {
+      return malformed(t.substr(std::min(i, t.size())));
+    }
+    m.value = t.substr(i, value_end - i);
+    out.push_back(std::move(m));
+    i = skip_ws(t, value_end);
+    if (i < t.size() && t[i] == ',') {
+      i = skip_ws(t, i + 1);
+      continue;
+    }
+    if (i + 1 != t.size() || t[i] != '}') {
+      return malformed(t.substr(std::min(i, t.size())));
+    }
+    break;
+  }
+  if (has_duplicate_keys(out)) {
+    return bad_upstream("object with duplicate keys");
+  }
+  return out;
+}
+
+Result<std::vector<std::string_view>> elements(std::string_view t) {
+  std::vector<std::string_view> out;
+  if (t.size() < 2 || t.front() != '[' || t.back() != ']') {
+    return malformed(t);
+  }
+  std::size_t i = skip_ws(t, 1);
+  if (t[i] == ']') {
+    return out;
+  }
+  while (true) {
+    const std::size_t end = skip_value(t, i);
+    if (end == std::string_view::npos || end >= t.size() || end == i) {
+      return malformed(t.substr(std::min(i, t.size())));
+    }
+    out.push_back(t.substr(i, end - i));
+    i = skip_ws(t, end);
+    if (i < t.size() && t[i] == ',') {
+      i = skip_ws(t, i + 1);
+      continue;
+    }
+    if (i + 1 != t.size() || t[i] != ']') {
+      return malformed(t.substr(std::min(i, t.size())));
+    }
+    return out;
+  }
+}
+
+Result<std::string> decode_string(std::string_view raw) {
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') {
+    return malformed(raw);
+  }
+  const std::string_view inner = raw.substr(1, raw.size() - 2);
+  if (inner.find('\\') == std::string_view::npos) {
+    return std::string(inner);
+  }
+  // Escapes are rare in labels: let Boost.JSON decode them (surrogate pairs included).
+  json::error_code ec;
+  json::value v = json::parse(json::string_view(raw.data(), raw.size()), ec);
+  if (ec || !v.is_string()) {
+    return malformed(raw);
+  }
+  return std::string(v.get_string().data(), v.get_string().size());
+}
+
+const Member* find(const std::vector<Member>& ms, std::string_view key) {
+  for (const Member& m : ms) {
+    if (m.key == key) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+Hidden::Hidden(const std::vector<std::string>& names) : names_(names) {
+  std::sort(names_.begin(), names_.end());
+  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+}
+
+bool Hidden::contains(std::string_view name) const {
+  return std::binary_search(names_.begin(), names_.end(), name);
+}
+
+Result<Labels> read_labels(std::string_view object, std::string_view what) {
+  if (kind_of(object) != Kind::kObject) {
+    return bad_upstream(std::string(what) + " is not an object");
+  }
+  auto ms = members(object);
+  if (!ms.ok()) {
+    return ms.status();
+  }
+  Labels out;
+  out.reserve(ms->size());
+  for (Member& m : *ms) {
+    if (kind_of(m.value) != Kind::kString) {
+      return bad_upstream(std::string(what) + " has a non-string value for \"" + m.key + "\"");
+    }
+    auto v = decode_string(m.value);
+    if (!v.ok()) {
+      return v.status();
+    }
+    out.push_back(Label{std::move(m.key), std::move(*v), m.raw_key, m.value});
+  }
+  return out;
+}
+
+LabelMap to_map(const Labels& labels) {
+  LabelMap m;
+  for (const Label& l : labels) {
+    m.emplace(l.name, l.value);
+  }
+  return m;
+}
+
+std::string canonical_key(const Labels& labels) {
+  std::vector<const Label*> sorted;
+  sorted.reserve(labels.size());
+  for (const Label& l : labels) {
+    sorted.push_back(&l);
+  }
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Label* a, const Label* b) { return a->name < b->name; });
+  std::string key;
+  for (const Label* l : sorted) {
+    key += l->name;
+    key += '\xff';
+    key += l->value;
+    key += '\xff';
+  }
+  return key;
+}
+
+Stripped strip(const Labels& labels, const Hidden& hidden) {
+  Stripped s;
+  Labels kept;
+  kept.reserve(labels.size());
+  s.json += '{';
+  for (const Label& l : labels) {
+    if (hidden.contains(l.name)) {
+      s.removed.push_back(l.name);
+      continue;
+    }
+    if (!kept.empty()) {
+      s.json += ',';
+    }
+    s.json += l.raw_name;
+    s.json += ':';
+    s.json += l.raw_value;
+    kept.push_back(l);
+  }
+  s.json += '}';
+  s.key = canonical_key(kept);
+  return s;
+}
+
+Status SeriesKeys::add(const Stripped& s) {
+  auto [it, inserted] = seen_.try_emplace(s.key, s.removed);
+  if (inserted) {
+    return {};
+  }
+  std::vector<std::string> names = it->second;
+  names.insert(names.end(), s.removed.begin(), s.removed.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  if (names.empty()) {
+    return {};
+  }
+  std::string quoted;
+  std::string bare;
+  for (const std::string& n : names) {
+    quoted += (quoted.empty() ? "\"" : ", \"") + n + "\"";
+    bare += (bare.empty() ? "" : ", ") + n;
+  }
+  std::string msg = names.size() == 1 ? "hidden label " + quoted + " distinguishes"
+                                      : "hidden labels " + quoted + " distinguish";
+  msg += " series that would otherwise be identical; ";
+  if (hint_ == Hint::kLogStreams) {
+    msg += "drop " + std::string(names.size() == 1 ? "it" : "them") + " from the query (e.g. | drop " +
+           bare + ")";
+  } else {
+    msg += "aggregate " + std::string(names.size() == 1 ? "it" : "them") +
+           " away (e.g. sum without (" + bare + ") (...))";
+  }
+  return Status::invalid_argument(std::move(msg));
+}
+
+void Patch::replace(std::string_view part, std::string replacement) {
+  edits_.emplace_back(part, std::move(replacement));
+}
+
+void Patch::apply(std::string_view whole, std::string& out) const {
+  const char* cursor = whole.data();
+  for (const auto& [part, replacement] : edits_) {
+    out.append(cursor, static_cast<std::size_t>(part.data() - cursor));
+    out += replacement;
+    cursor = part.data() + part.size();
+  }
+  out.append(cursor, static_cast<std::size_t>(whole.data() + whole.size() - cursor));
+}
+
+void append_array(const std::vector<std::string>& items, std::string& out) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i != 0) {
+      out += ',';
+    }
+    out += items[i];
+  }
+  out += ']';
+}
+
+}  // namespace obsgate::filters::response::detail

@@ -1,0 +1,297 @@
+// Prometheus API responses: query/query_range, exemplars, series, labels, label values and
+// metadata. Only label objects are re-emitted; everything else is copied from the input.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "filters/response/json_span.h"
+#include "filters/response/response.h"
+
+namespace obsgate::filters::response {
+namespace detail {
+
+Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::string& out) {
+  if (kind_of(result) != Kind::kArray) {
+    return bad_upstream("result is not a list of series");
+  }
+  auto items = elements(result);
+  if (!items.ok()) {
+    return items.status();
+  }
+  SeriesKeys keys(SeriesKeys::Hint::kPromQL);
+  std::vector<std::string> series;
+  series.reserve(items->size());
+  for (std::string_view item : *items) {
+    if (kind_of(item) != Kind::kObject) {
+      return bad_upstream("series is not an object");
+    }
+    auto ms = members(item);
+    if (!ms.ok()) {
+      return ms.status();
+    }
+    const Member* metric = nullptr;
+    for (const Member& m : *ms) {
+      if (m.key == "metric") {
+        metric = &m;
+      } else if (m.key != "value" && m.key != "values" && m.key != "histogram" &&
+                 m.key != "histograms") {
+        // Fail closed: an unknown field could carry labels we would not strip.
+        return bad_upstream("series has unknown field \"" + m.key + "\"");
+      }
+    }
+    if (metric == nullptr) {
+      return bad_upstream("series has no \"metric\"");
+    }
+    auto labels = read_labels(metric->value, "metric");
+    if (!labels.ok()) {
+      return labels.status();
+    }
+    Stripped s = strip(*labels, hidden);
+    if (Status st = keys.add(s); !st.ok()) {
+      return st;
+    }
+    if (s.removed.empty()) {
+      series.emplace_back(item);
+      continue;
+    }
+    std::string one;
+    one.reserve(item.size());
+    Patch p;
+    p.replace(metric->value, std::move(s.json));
+    p.apply(item, one);
+    series.push_back(std::move(one));
+  }
+  append_array(series, out);
+  return {};
+}
+
+Status copy_array(std::string_view result, const Hidden& /*hidden*/, std::string& out) {
+  if (kind_of(result) != Kind::kArray) {
+    return bad_upstream("scalar or string result is not a [time, value] pair");
+  }
+  out += result;
+  return {};
+}
+
+Status rewrite_query_data(std::string_view data, const Hidden& hidden,
+                          const std::vector<ResultRewrite>& known, std::string& out) {
+  if (kind_of(data) != Kind::kObject) {
+    return bad_upstream("data is not an object");
+  }
+  auto ms = members(data);
+  if (!ms.ok()) {
+    return ms.status();
+  }
+  const Member* type = find(*ms, "resultType");
+  const Member* result = find(*ms, "result");
+  if (type == nullptr || kind_of(type->value) != Kind::kString) {
+    return bad_upstream("data has no resultType");
+  }
+  auto type_name = decode_string(type->value);
+  if (!type_name.ok()) {
+    return type_name.status();
+  }
+  const ResultRewrite* rw = nullptr;
+  for (const ResultRewrite& k : known) {
+    if (k.result_type == *type_name) {
+      rw = &k;
+    }
+  }
+  if (rw == nullptr) {
+    return bad_upstream("unknown resultType \"" + *type_name + "\"");
+  }
+  if (result == nullptr || result->value == "null") {
+    out += data;
+    return {};
+  }
+  std::string replacement;
+  replacement.reserve(result->value.size());
+  if (Status s = rw->rewrite(result->value, hidden, replacement); !s.ok()) {
+    return s;
+  }
+  Patch p;
+  p.replace(result->value, std::move(replacement));
+  p.apply(data, out);
+  return {};
+}
+
+namespace {
+
+// One exemplar: {"labels": {...}, "value": "...", "timestamp": ...}.
+Status rewrite_exemplar(std::string_view item, const Hidden& hidden, std::string& out) {
+  if (kind_of(item) != Kind::kObject) {
+    return bad_upstream("exemplar is not an object");
+  }
+  auto ms = members(item);
+  if (!ms.ok()) {
+    return ms.status();
+  }
+  const Member* labels_m = nullptr;
+  for (const Member& m : *ms) {
+    if (m.key == "labels") {
+      labels_m = &m;
+    } else if (m.key != "value" && m.key != "timestamp") {
+      return bad_upstream("exemplar has unknown field \"" + m.key + "\"");
+    }
+  }
+  if (labels_m == nullptr) {
+    out += item;
+    return {};
+  }
+  auto labels = read_labels(labels_m->value, "exemplar labels");
+  if (!labels.ok()) {
+    return labels.status();
+  }
+  Patch p;
+  p.replace(labels_m->value, strip(*labels, hidden).json);
+  p.apply(item, out);
+  return {};
+}
+
+// data: [{"seriesLabels": {...}, "exemplars": [...]}, ...]. Groups whose series labels become
+// identical are merged (exemplars concatenated): exemplars cannot be aggregated by the user.
+Status rewrite_exemplars(std::string_view data, const Hidden& hidden, std::string& out) {
+  if (kind_of(data) != Kind::kArray) {
+    return bad_upstream("exemplar data is not a list");
+  }
+  auto groups = elements(data);
+  if (!groups.ok()) {
+    return groups.status();
+  }
+  struct Group {
+    std::string series_labels;
+    std::vector<std::string> exemplars;
+  };
+  std::vector<Group> merged;
+  std::map<std::string, std::size_t, std::less<>> index;
+  for (std::string_view g : *groups) {
+    if (kind_of(g) != Kind::kObject) {
+      return bad_upstream("exemplar group is not an object");
+    }
+    auto ms = members(g);
+    if (!ms.ok()) {
+      return ms.status();
+    }
+    const Member* series = nullptr;
+    const Member* exemplars = nullptr;
+    for (const Member& m : *ms) {
+      if (m.key == "seriesLabels") {
+        series = &m;
+      } else if (m.key == "exemplars") {
+        exemplars = &m;
+      } else {
+        return bad_upstream("exemplar group has unknown field \"" + m.key + "\"");
+      }
+    }
+    if (series == nullptr || exemplars == nullptr || kind_of(exemplars->value) != Kind::kArray) {
+      return bad_upstream("exemplar group needs seriesLabels and a list of exemplars");
+    }
+    auto labels = read_labels(series->value, "seriesLabels");
+    if (!labels.ok()) {
+      return labels.status();
+    }
+    Stripped s = strip(*labels, hidden);
+    auto [it, inserted] = index.try_emplace(s.key, merged.size());
+    if (inserted) {
+      merged.push_back(Group{std::move(s.json), {}});
+    }
+    auto items = elements(exemplars->value);
+    if (!items.ok()) {
+      return items.status();
+    }
+    for (std::string_view e : *items) {
+      std::string one;
+      if (Status st = rewrite_exemplar(e, hidden, one); !st.ok()) {
+        return st;
+      }
+      merged[it->second].exemplars.push_back(std::move(one));
+    }
+  }
+  std::vector<std::string> rendered;
+  rendered.reserve(merged.size());
+  for (Group& g : merged) {
+    std::string one = "{\"seriesLabels\":" + g.series_labels + ",\"exemplars\":";
+    append_array(g.exemplars, one);
+    one += '}';
+    rendered.push_back(std::move(one));
+  }
+  append_array(rendered, out);
+  return {};
+}
+
+Status rewrite_prometheus_query(std::string_view data, const Hidden& hidden, std::string& out) {
+  const std::vector<ResultRewrite> known = {{"vector", &rewrite_series_list},
+                                            {"matrix", &rewrite_series_list},
+                                            {"scalar", &copy_array},
+                                            {"string", &copy_array}};
+  return rewrite_query_data(data, hidden, known, out);
+}
+
+}  // namespace
+}  // namespace detail
+
+Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoint kind,
+                                                   const std::vector<std::string>& hidden) {
+  using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
+  const Hidden h(hidden);
+  switch (kind) {
+    case Endpoint::kQuery:
+    case Endpoint::kQueryRange:
+      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+        return rewrite_prometheus_query(data, h, out);
+      });
+    case Endpoint::kQueryExemplars:
+      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+        return rewrite_exemplars(data, h, out);
+      });
+    case Endpoint::kSeries:
+      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+        return rewrite_label_set_list(data, h, out);
+      });
+    case Endpoint::kLabels:
+      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+        return rewrite_name_list(data, h, out);
+      });
+    case Endpoint::kLabelValues:
+      return rewrite_envelope(body, [](std::string_view data, std::string& out) {
+        return check_string_list(data, out);
+      });
+  }
+  return Status::internal("unknown Prometheus endpoint");
+}
+
+Result<std::string> filter_metadata(std::string_view body,
+                                    const std::set<std::string>& visible_metric_names) {
+  using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
+  return rewrite_envelope(body, [&](std::string_view data, std::string& out) -> Status {
+    if (kind_of(data) != Kind::kObject) {
+      return bad_upstream("metadata is not an object");
+    }
+    auto ms = members(data);
+    if (!ms.ok()) {
+      return ms.status();
+    }
+    out += '{';
+    bool first = true;
+    for (const Member& m : *ms) {
+      if (kind_of(m.value) != Kind::kArray) {
+        return bad_upstream("metadata of \"" + m.key + "\" is not a list");
+      }
+      if (visible_metric_names.count(m.key) == 0) {
+        continue;
+      }
+      if (!first) {
+        out += ',';
+      }
+      first = false;
+      out += m.raw_key;
+      out += ':';
+      out += m.value;
+    }
+    out += '}';
+    return {};
+  });
+}
+
+}  // namespace obsgate::filters::response

@@ -1,0 +1,138 @@
+// Response filtering: pure functions that rewrite Prometheus and Loki API response bodies before
+// they reach the client (issues 4 and 5). No I/O, no globals; every function is thread-safe.
+//
+// Input is network input from a backend: the caller buffers the body with a size cap and passes
+// it whole. Every function first validates the body as strict RFC 8259 JSON (Boost.JSON's
+// parser: UTF-8 checked, no comments, no trailing commas, nesting depth <= kMaxJsonDepth) and
+// then walks only the parts it must understand. It never throws on bad input and fails closed:
+//   - a body it cannot understand (not JSON, wrong types, unknown result type, unknown key in a
+//     series/stream object, duplicate keys in an object it interprets) -> Code::kUnavailable
+//     (the gateway answers 502: the upstream sent something we will not relay);
+//   - a result that the filtering would make ambiguous -> Code::kInvalidArgument (400), with a
+//     message the user can act on (see "Duplicate series" below).
+//
+// Fidelity: the output is built by copying untouched spans of the input byte for byte and
+// re-emitting only the JSON objects and arrays that change. Numbers are never converted through
+// double (Boost.JSON would print 1700000000.123 as 1.700000000123E9), string escapes in kept
+// labels are kept as sent, and fields we do not interpret (status, warnings, infos, stats,
+// errorType, error, ...) are copied verbatim. Whitespace inside a re-emitted array or object is
+// dropped (compact output); elsewhere it is kept.
+//
+// Envelope: {"status": "success"|"error", "data": ..., ...}. When "data" is absent or null the
+// body is returned unchanged (there is nothing to filter). An error envelope that carries data
+// has its data filtered like a success one (Prometheus may return partial data with errors).
+// Error messages of error envelopes are passed unchanged (they may quote label values; the
+// gateway decides whether to relay them).
+//
+// Hidden labels: a label name listed in `hidden` is removed from every label set the response
+// carries: series "metric"s, Loki "stream"s, exemplar labels, rule and alert labels, and (for
+// Loki's categorize-labels encoding) each entry's structuredMetadata and parsed labels.
+//
+// Duplicate series: if removing hidden labels makes two series of one query result identical,
+// the client would get two series it cannot tell apart (and Prometheus clients reject that), so
+// the functions return InvalidArgument naming the label, e.g.
+//   hidden label "client_ip" distinguishes series that would otherwise be identical; aggregate
+//   it away (e.g. sum without (client_ip) (...))
+// For Loki log streams the hint is `| drop client_ip` instead. Series and label-name lists
+// (/api/v1/series, /labels) are sets, so there the duplicates are merged instead; exemplar
+// groups that become identical have their exemplars concatenated.
+//
+// Usage (gateway, after buffering the upstream body):
+//   auto out = response::strip_hidden_labels_prometheus(body, response::Endpoint::kQueryRange,
+//                                                       scope.hidden_labels);
+//   if (!out.ok()) { return local_reply(out.status()); }
+//   send(*out);
+#pragma once
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "filters/scope/scope.h"
+
+namespace obsgate::filters::response {
+
+// Deepest JSON nesting accepted (Prometheus native histograms reach ~6; Loki stats ~4).
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// Prometheus HTTP API endpoints whose JSON responses carry label names.
+enum class Endpoint {
+  kQuery,           // /api/v1/query: resultType vector|matrix|scalar|string
+  kQueryRange,      // /api/v1/query_range: same shapes
+  kQueryExemplars,  // /api/v1/query_exemplars: [{seriesLabels, exemplars: [{labels,...}]}]
+  kSeries,          // /api/v1/series: [label set, ...] (deduplicated after stripping)
+  kLabels,          // /api/v1/labels: [name, ...] (hidden names removed)
+  kLabelValues,     // /api/v1/label/<name>/values: validated and passed unchanged (the caller
+                    // refuses hidden label names before asking the backend)
+};
+
+// Removes hidden labels from a Prometheus API response (federate: strip_hidden_labels_text).
+Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoint kind,
+                                                   const std::vector<std::string>& hidden);
+
+// /api/v1/rules. Keeps the rules (alerting and recording) whose own labels satisfy `scope`
+// (filters::matches: a missing label reads as ""), in the manner of prom-label-proxy's
+// filterRules; within a kept alerting rule, drops the active alerts whose labels do not satisfy
+// the scope. Groups left without rules are dropped. Hidden labels are removed from the label
+// sets that remain (annotations are not label sets and pass unchanged). Other fields of groups,
+// rules and data (e.g. groupNextToken) are copied verbatim.
+Result<std::string> filter_rules(std::string_view body, const Scope& scope,
+                                 const std::vector<std::string>& hidden);
+
+// /api/v1/alerts: keeps data.alerts[] entries whose labels satisfy the scope, hidden removed.
+Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
+                                  const std::vector<std::string>& hidden);
+
+// /api/v1/metadata: data is {metric name: [...]}; keeps only the visible metric names.
+Result<std::string> filter_metadata(std::string_view body,
+                                    const std::set<std::string>& visible_metric_names);
+
+// Loki HTTP API endpoints whose JSON responses carry label names.
+enum class LokiEndpoint {
+  kQuery,        // /loki/api/v1/query: resultType streams|vector|scalar
+  kQueryRange,   // /loki/api/v1/query_range: resultType streams|matrix
+  kSeries,       // /loki/api/v1/series: [label set, ...] (deduplicated after stripping)
+  kLabels,       // /loki/api/v1/labels: [name, ...] (hidden names removed)
+  kLabelValues,  // /loki/api/v1/label/<name>/values: validated and passed unchanged
+};
+
+Result<std::string> strip_hidden_labels_loki(std::string_view body, LokiEndpoint kind,
+                                             const std::vector<std::string>& hidden);
+
+enum class Direction { kForward, kBackward };
+
+// Merges the responses of several log queries (one per scope rule) into one Loki query_range
+// response with resultType "streams", as Loki itself would have answered the union:
+//   - streams with identical labels (decoded, order-insensitive) become one stream whose
+//     entries are deduplicated by (timestamp, line);
+//   - entries are ordered by timestamp: ascending for kForward, descending for kBackward (ties
+//     by line, byte order), and each entry array is copied verbatim (categorize-labels
+//     metadata included);
+//   - `limit` caps the total number of entries across all streams, keeping the first ones in
+//     direction order (Loki's semantics); streams left empty are dropped; the remaining
+//     streams are ordered by their label sets (sorted name/value pairs);
+//   - stats: the first body that has "stats" gives the structure and the non-integer figures
+//     (execTime, rates); every integer figure is the sum over all bodies at the same path;
+//     summary.totalEntriesReturned is set to the number of entries returned;
+//   - top-level "warnings" are united (deduplicated, in order of first appearance).
+// Any body that is not a success "streams" response fails the merge: an error envelope maps to
+// InvalidArgument (errorType bad_data), DeadlineExceeded (timeout) or Unavailable, with the
+// upstream message; anything else to Unavailable. limit == 0 is InvalidArgument (Loki rejects
+// it too). Hidden labels are NOT removed here: call strip_hidden_labels_loki on the result.
+Result<std::string> merge_loki_streams(const std::vector<std::string_view>& bodies,
+                                       std::size_t limit, Direction dir);
+
+// Prometheus text exposition format 0.0.4 (the /federate body): removes hidden labels from each
+// sample line; HELP, TYPE and other comment lines, blank lines and the value/timestamp part of
+// each line are kept byte for byte. Strict: metric and label names must be legacy Prometheus
+// names (UTF-8 quoted names are refused), label values must be double-quoted with only the
+// escapes \\ \" \n, values and timestamps must look like numbers, the body must be UTF-8.
+// Two samples with the same name and remaining labels -> InvalidArgument as above; a body we
+// cannot parse -> Unavailable.
+Result<std::string> strip_hidden_labels_text(std::string_view exposition,
+                                             const std::vector<std::string>& hidden);
+
+}  // namespace obsgate::filters::response
