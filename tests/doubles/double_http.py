@@ -1,0 +1,293 @@
+"""The HTTP machinery shared by obsgate's test doubles (Python 3 standard library only).
+
+DoubleServer   a ThreadingHTTPServer on 127.0.0.1 that records every request it receives and
+               can be switched into failure modes (hang, close) through /__test/mode
+DoubleHandler  the request handler base: reads the body (Content-Length or chunked), records
+               it, dispatches /__test/* control requests, and calls handle_api(rec) for the rest
+serve(server)  prints "LISTENING <port>" as the first stdout line and serves until SIGTERM/SIGINT
+
+Control endpoints every double has (never recorded):
+  GET  /__test/requests         the recordings, oldest first (JSON list)
+  POST /__test/reset            clears the recordings (and whatever reset_state() adds)
+  POST /__test/mode  {"mode": "normal" | "hang" | "close"}
+       hang:  requests are read and recorded, then never answered; when the mode goes back to
+              normal (or the double stops) those connections are closed without an answer
+       close: requests are read and recorded, then the connection is closed without an answer
+  GET  /__test/mode             {"mode": ...}
+"""
+
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOST = "127.0.0.1"
+MAX_BODY = 64 << 20
+MODES = ("normal", "hang", "close")
+
+
+class BodyError(Exception):
+    pass
+
+
+class DoubleServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, port, handler_cls, verbose=False):
+        super().__init__((HOST, port), handler_cls)
+        self.verbose = verbose
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.records = []
+        self.seq = 0
+        self.mode = "normal"
+        self.stopping = False
+
+    @property
+    def port(self):
+        return self.server_address[1]
+
+    def add_record(self, rec):
+        with self.lock:
+            self.seq += 1
+            rec["seq"] = self.seq
+            self.records.append(rec)
+
+    def set_status(self, rec, status):
+        with self.lock:
+            rec["status"] = status
+
+    def records_json(self):
+        with self.lock:
+            return json.dumps(self.records)
+
+    def reset(self):
+        with self.lock:
+            self.records.clear()
+        self.reset_state()
+
+    def reset_state(self):
+        """Overridden by doubles with more to clear."""
+
+    def set_mode(self, mode):
+        with self.cond:
+            self.mode = mode
+            self.cond.notify_all()
+
+    def wait_not_hanging(self):
+        with self.cond:
+            while self.mode == "hang" and not self.stopping:
+                self.cond.wait(0.5)
+
+    def stop(self):
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        self.shutdown()
+
+
+class DoubleHandler(BaseHTTPRequestHandler):
+    """Subclasses implement handle_api(rec) and may override control(rec) for extra /__test/."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "obsgate-double"
+    sys_version = ""
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
+
+    # -- dispatch
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _dispatch(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        path = parsed.path
+        query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)
+        try:
+            body = self._read_body()
+        except BodyError as e:
+            self.reply_text(400, str(e) + "\n")
+            self.close_connection = True
+            return
+        if path.startswith("/__test/"):
+            self._control(path, query, body)
+            return
+        rec = {
+            "seq": 0,
+            "time": time.time(),
+            "method": self.command,
+            "target": self.path,
+            "path": path,
+            "query": [list(p) for p in query],
+            "headers": [[k, v] for k, v in self.headers.items()],
+            "body_len": len(body),
+            "status": None,
+        }
+        self.rec = rec
+        self.body = body
+        self.query = query
+        self.server.add_record(rec)
+        mode = self.server.mode
+        if mode == "close":
+            self.server.set_status(rec, "closed")
+            self._drop()
+            return
+        if mode == "hang":
+            self.server.set_status(rec, "hung")
+            self.server.wait_not_hanging()
+            self._drop()
+            return
+        try:
+            self.handle_api(rec)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # a bug in the double: answer 500 so the test sees it
+            text = traceback.format_exc()
+            sys.stderr.write(text)
+            rec["double_error"] = text
+            try:
+                self.reply_text(500, "test double error:\n" + text)
+            except OSError:
+                self.close_connection = True
+
+    def _drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if te == "chunked":
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(1 << 16)
+                if not line:
+                    raise BodyError("unexpected EOF in chunked body")
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise BodyError("bad chunk size line")
+                if size == 0:
+                    while True:
+                        t = self.rfile.readline(1 << 16)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    return bytes(out)
+                if len(out) + size > MAX_BODY:
+                    raise BodyError("request body too large")
+                out += self.rfile.read(size)
+                self.rfile.readline(16)
+        n = self.headers.get("Content-Length")
+        if n is None:
+            return b""
+        try:
+            n = int(n)
+        except ValueError:
+            raise BodyError("bad Content-Length")
+        if n < 0 or n > MAX_BODY:
+            raise BodyError("request body too large")
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise BodyError("unexpected EOF in body")
+        return data
+
+    # -- control endpoints
+
+    def _control(self, path, query, body):
+        srv = self.server
+        if path == "/__test/requests" and self.command == "GET":
+            self.reply_raw(200, srv.records_json().encode(), "application/json")
+        elif path == "/__test/reset" and self.command == "POST":
+            srv.reset()
+            self.reply_json(200, {"ok": True})
+        elif path == "/__test/mode" and self.command == "GET":
+            self.reply_json(200, {"mode": srv.mode})
+        elif path == "/__test/mode" and self.command == "POST":
+            try:
+                mode = json.loads(body or b"{}").get("mode")
+            except (ValueError, AttributeError):
+                mode = None
+            if mode not in MODES:
+                self.reply_json(400, {"error": "mode must be one of %s" % (MODES,)})
+                return
+            srv.set_mode(mode)
+            self.reply_json(200, {"mode": mode})
+        elif not self.control(path, query, body):
+            self.reply_json(404, {"error": "unknown control endpoint %s %s" % (self.command,
+                                                                              path)})
+
+    def control(self, path, query, body):
+        """Extra control endpoints of a double; returns False if path is not one."""
+        return False
+
+    def handle_api(self, rec):
+        raise NotImplementedError
+
+    # -- replies
+
+    def reply_raw(self, status, data, ctype, headers=()):
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        rec = getattr(self, "rec", None)
+        if rec is not None:
+            self.server.set_status(rec, status)
+
+    def reply_json(self, status, obj, headers=()):
+        self.reply_raw(status, json.dumps(obj).encode(), "application/json", headers)
+
+    def reply_text(self, status, text, headers=()):
+        self.reply_raw(status, text.encode(), "text/plain; charset=utf-8",
+                       [("X-Content-Type-Options", "nosniff")] + list(headers))
+
+    def reply_empty(self, status, headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if status not in (204, 304):
+            self.send_header("Content-Length", "0")
+        self.end_headers()
+        rec = getattr(self, "rec", None)
+        if rec is not None:
+            self.server.set_status(rec, status)
+
+    def header(self, name):
+        return self.headers.get(name)
+
+
+def serve(server):
+    """Announces the port on stdout's first line, then serves until SIGTERM or SIGINT."""
+    def on_signal(signum, frame):
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sys.stdout.write("LISTENING %d\n" % server.port)
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
