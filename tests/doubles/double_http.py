@@ -242,7 +242,14 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     # -- replies
 
+    def _note_status(self, status):
+        # Before the answer goes out, so a test that got the answer sees the status recorded.
+        rec = getattr(self, "rec", None)
+        if rec is not None:
+            self.server.set_status(rec, status)
+
     def reply_raw(self, status, data, ctype, headers=()):
+        self._note_status(status)
         self.send_response(status)
         if ctype:
             self.send_header("Content-Type", ctype)
@@ -252,9 +259,6 @@ class DoubleHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        rec = getattr(self, "rec", None)
-        if rec is not None:
-            self.server.set_status(rec, status)
 
     def reply_json(self, status, obj, headers=()):
         self.reply_raw(status, json.dumps(obj).encode(), "application/json", headers)
@@ -264,15 +268,13 @@ class DoubleHandler(BaseHTTPRequestHandler):
                        [("X-Content-Type-Options", "nosniff")] + list(headers))
 
     def reply_empty(self, status, headers=()):
+        self._note_status(status)
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
         if status not in (204, 304):
             self.send_header("Content-Length", "0")
         self.end_headers()
-        rec = getattr(self, "rec", None)
-        if rec is not None:
-            self.server.set_status(rec, status)
 
     def header(self, name):
         return self.headers.get(name)

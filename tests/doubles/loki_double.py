@@ -715,18 +715,18 @@ class LokiHandler(DoubleHandler):
                                     limit, "backward")
         seen = {(b[0], b[1], b[2].key) for b in backlog}
         backlog.reverse()
+        self.server.set_status(self.rec, 101)
+        self.rec["tail"] = {"frames_sent": 0, "close_code": None}
         self.wfile.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
                           % ws.accept_key(self.headers["Sec-WebSocket-Key"])).encode())
         self.wfile.flush()
-        self.server.set_status(self.rec, 101)
         self.close_connection = True
         srv = self.server
         with srv.lock:
             srv.tails_active += 1
             srv.tails_total += 1
         conn = ws.WsConn(self.connection, is_client=False)
-        self.rec["tail"] = {"frames_sent": 0, "close_code": None}
         try:
             if backlog:
                 self.send_tail_frame(conn, backlog)

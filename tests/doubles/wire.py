@@ -22,12 +22,12 @@ class WireError(Exception):
     pass
 
 
-def _uvarint(data, pos, what="varint"):
+def _uvarint(data, pos, what="proto"):
     result = 0
     shift = 0
     while True:
         if pos >= len(data):
-            raise WireError("truncated %s" % what)
+            raise WireError("%s: truncated varint" % what)
         b = data[pos]
         pos += 1
         result |= (b & 0x7F) << shift
@@ -35,12 +35,12 @@ def _uvarint(data, pos, what="varint"):
             return result, pos
         shift += 7
         if shift >= 64:
-            raise WireError("%s overflows 64 bits" % what)
+            raise WireError("%s: varint overflows 64 bits" % what)
 
 
 def snappy_decompress(data):
     data = bytes(data)
-    n, pos = _uvarint(data, 0, "snappy length")
+    n, pos = _uvarint(data, 0, "snappy")
     if n > MAX_DECOMPRESSED:
         raise WireError("snappy: decoded length %d too large" % n)
     out = bytearray()
@@ -103,7 +103,7 @@ def iter_fields(data):
     pos = 0
     end = len(data)
     while pos < end:
-        key, pos = _uvarint(data, pos, "field key")
+        key, pos = _uvarint(data, pos)
         num, wt = key >> 3, key & 7
         if num == 0:
             raise WireError("proto: illegal field number 0")
@@ -115,7 +115,7 @@ def iter_fields(data):
             v = int.from_bytes(data[pos:pos + 8], "little")
             pos += 8
         elif wt == 2:
-            ln, pos = _uvarint(data, pos, "length")
+            ln, pos = _uvarint(data, pos)
             if pos + ln > end:
                 raise WireError("proto: length-delimited field runs past the message")
             v = data[pos:pos + ln]
