@@ -1,0 +1,102 @@
+// Tenant policy resolution: which metrics, logs and writes a principal may touch.
+//
+// A Policy is compiled once per config generation from the `tenants:` section and is then
+// frozen: every method is const, pure (no I/O, no clock, no globals) and thread-safe.
+//
+//   auto policy = Policy::compile(cfg.tenants);                 // at load; errors name fields
+//   auto m = (*policy)->metrics(principal, tenant_header);       // per request
+//   if (!m.ok()) -> 403 (PermissionDenied)                       // never "full access"
+//   promql::enforce_query(q, m->scope);
+//
+// Rules of resolution (the same for metrics, logs and writes):
+//   - A principal whose roles include one of `unrestricted_roles` is unrestricted for reads
+//     (Scope::unrestricted, no hidden labels) unless it narrows the request with the tenant
+//     header, in which case it gets that configured tenant's scope.
+//   - Otherwise the principal's tenants that are configured and have the signal's section give
+//     the union of their rules and of their hidden labels. Tenants the config does not know, or
+//     that lack the section, contribute nothing.
+//   - The tenant header (X-Obsgate-Tenant), when present, must name one of the principal's
+//     tenants (any configured tenant for an unrestricted principal) that has the section: the
+//     request is narrowed to that tenant alone. Anything else is PermissionDenied.
+//   - No scope means no access: a principal that ends up with no rules is PermissionDenied.
+//   - Writes always resolve to exactly one tenant: the header's, or the principal's only tenant
+//     with a write section (InvalidArgument when several could apply and no header names one).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authz/principal/principal.h"
+#include "common/status.h"
+#include "config/tenants.h"
+#include "filters/logql/logql.h"
+#include "filters/remote_write/remote_write.h"
+#include "filters/scope/scope.h"
+
+namespace obsgate::authz {
+
+// The request header that narrows a request to one of the principal's tenants.
+inline constexpr std::string_view kTenantHeader = "X-Obsgate-Tenant";
+
+struct MetricsAccess {
+  filters::Scope scope;              // unrestricted, or rules (never empty) + hidden labels
+  std::vector<std::string> tenants;  // whose rules make the scope; empty when unrestricted
+};
+
+struct LogsAccess {
+  filters::logql::LogsPolicy policy;  // scope + audit stream rules + auditor flag
+  std::vector<std::string> tenants;
+};
+
+struct WriteAccess {
+  std::string tenant;
+  // Owned by the Policy: valid as long as the Policy that returned it.
+  const filters::remote_write::Enforcer* enforcer = nullptr;
+};
+
+class Policy;
+using PolicyPtr = std::shared_ptr<const Policy>;
+
+class Policy final {
+ public:
+  // Compiles scopes and write enforcers; InvalidArgument naming the tenant on failure (the
+  // config loader has validated the same things with positions already).
+  static Result<PolicyPtr> compile(const config::TenantsConfig& cfg);
+
+  // `tenant_header`: the X-Obsgate-Tenant value, nullopt when the request has none.
+  [[nodiscard]] Result<MetricsAccess> metrics(const Principal& p,
+                                              std::optional<std::string_view> tenant_header) const;
+  [[nodiscard]] Result<LogsAccess> logs(const Principal& p,
+                                        std::optional<std::string_view> tenant_header) const;
+  [[nodiscard]] Result<WriteAccess> write(const Principal& p,
+                                          std::optional<std::string_view> tenant_header) const;
+
+  [[nodiscard]] bool is_unrestricted(const Principal& p) const;
+  [[nodiscard]] bool is_auditor(const Principal& p) const;
+  // The configured audit shipper (every non-empty field of it matches); false when none.
+  [[nodiscard]] bool is_audit_shipper(const Principal& p) const;
+  [[nodiscard]] const std::vector<filters::Rule>& audit_streams() const { return audit_streams_; }
+
+  struct Compiled;  // one tenant, compiled (policy.cpp)
+  ~Policy();
+  Policy(const Policy&) = delete;
+  Policy& operator=(const Policy&) = delete;
+
+ private:
+  Policy();
+  enum class Signal { kMetrics, kLogs };
+  [[nodiscard]] Result<MetricsAccess> read(Signal s, const Principal& p,
+                                           std::optional<std::string_view> header) const;
+  [[nodiscard]] const Compiled* find(std::string_view tenant) const;
+
+  std::vector<Compiled> tenants_;  // sorted by name
+  std::vector<std::string> unrestricted_roles_;
+  std::vector<std::string> auditor_roles_;
+  std::vector<filters::Rule> audit_streams_;
+  std::optional<config::AuditShipper> shipper_;
+};
+
+}  // namespace obsgate::authz
