@@ -51,6 +51,7 @@ Status rewrite_label_set_list(std::string_view data, const Hidden& hidden, std::
     return items.status();
   }
   std::vector<std::string> kept;
+  bool changed = false;
   std::set<std::string, std::less<>> seen;
   for (std::string_view item : *items) {
     auto labels = read_labels(item, "label set");
@@ -60,15 +61,21 @@ Status rewrite_label_set_list(std::string_view data, const Hidden& hidden, std::
     Stripped s = strip(*labels, hidden);
     // A set: series that only differed by hidden labels collapse into one (the first).
     if (!seen.insert(s.key).second) {
+      changed = true;
       continue;
     }
     if (s.removed.empty()) {
       kept.emplace_back(item);  // untouched: as sent
     } else {
+      changed = true;
       kept.push_back(std::move(s.json));
     }
   }
-  append_array(kept, out);
+  if (changed) {
+    append_array(kept, out);
+  } else {
+    out += data;
+  }
   return {};
 }
 
@@ -93,7 +100,11 @@ Status rewrite_name_list(std::string_view data, const Hidden& hidden, std::strin
       kept.emplace_back(item);
     }
   }
-  append_array(kept, out);
+  if (kept.size() == items->size()) {
+    out += data;
+  } else {
+    append_array(kept, out);
+  }
   return {};
 }
 

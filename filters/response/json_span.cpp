@@ -394,6 +394,13 @@ void Patch::apply(std::string_view whole, std::string& out) const {
   out.append(cursor, static_cast<std::size_t>(whole.data() + whole.size() - cursor));
 }
 
+void replace_labels(Patch& p, std::string_view span, const Labels& labels, const Hidden& hidden) {
+  Stripped s = strip(labels, hidden);
+  if (!s.removed.empty()) {
+    p.replace(span, std::move(s.json));
+  }
+}
+
 void append_array(const std::vector<std::string>& items, std::string& out) {
   out += '[';
   for (std::size_t i = 0; i < items.size(); ++i) {

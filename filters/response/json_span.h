@@ -107,6 +107,9 @@ class Patch {
   std::vector<std::pair<std::string_view, std::string>> edits_;
 };
 
+// Replaces the label object `span` by its stripped form, when a hidden label is in it.
+void replace_labels(Patch& p, std::string_view span, const Labels& labels, const Hidden& hidden);
+
 // Appends "[e1,e2,...]".
 void append_array(const std::vector<std::string>& items, std::string& out);
 

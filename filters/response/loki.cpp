@@ -29,7 +29,7 @@ Status rewrite_entry_metadata(std::string_view meta, const Hidden& hidden, std::
     if (!labels.ok()) {
       return labels.status();
     }
-    p.replace(m.value, strip(*labels, hidden).json);
+    replace_labels(p, m.value, *labels, hidden);
   }
   p.apply(meta, out);
   return {};
@@ -37,7 +37,8 @@ Status rewrite_entry_metadata(std::string_view meta, const Hidden& hidden, std::
 
 // values: [["<ns>", "<line>"] or ["<ns>", "<line>", {metadata}], ...]. Copied as sent unless an
 // entry carries metadata.
-Status rewrite_entries(std::string_view values, const Hidden& hidden, std::string& out) {
+Status rewrite_entries(std::string_view values, const Hidden& hidden, bool& changed,
+                       std::string& out) {
   if (kind_of(values) != Kind::kArray) {
     return bad_upstream("stream values is not a list");
   }
@@ -46,7 +47,7 @@ Status rewrite_entries(std::string_view values, const Hidden& hidden, std::strin
     return entries.status();
   }
   std::vector<std::string> rewritten;
-  bool changed = false;
+  changed = false;
   for (std::string_view e : *entries) {
     if (kind_of(e) != Kind::kArray) {
       return bad_upstream("log entry is not a list");
@@ -91,6 +92,7 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
     return items.status();
   }
   SeriesKeys keys(SeriesKeys::Hint::kLogStreams);
+  bool changed = false;
   std::vector<std::string> streams;
   streams.reserve(items->size());
   for (std::string_view item : *items) {
@@ -115,9 +117,15 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
       return st;
     }
     std::string entries;
-    if (Status st = rewrite_entries(values->value, hidden, entries); !st.ok()) {
+    bool entries_changed = false;
+    if (Status st = rewrite_entries(values->value, hidden, entries_changed, entries); !st.ok()) {
       return st;
     }
+    if (s.removed.empty() && !entries_changed) {
+      streams.emplace_back(item);
+      continue;
+    }
+    changed = true;
     std::string one;
     one.reserve(item.size());
     Patch p;
@@ -132,7 +140,11 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
     p.apply(item, one);
     streams.push_back(std::move(one));
   }
-  append_array(streams, out);
+  if (changed) {
+    append_array(streams, out);
+  } else {
+    out += result;  // nothing hidden: exactly as sent
+  }
   return {};
 }
 

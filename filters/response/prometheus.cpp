@@ -20,6 +20,7 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
     return items.status();
   }
   SeriesKeys keys(SeriesKeys::Hint::kPromQL);
+  bool changed = false;
   std::vector<std::string> series;
   series.reserve(items->size());
   for (std::string_view item : *items) {
@@ -55,6 +56,7 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
       series.emplace_back(item);
       continue;
     }
+    changed = true;
     std::string one;
     one.reserve(item.size());
     Patch p;
@@ -62,7 +64,11 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
     p.apply(item, one);
     series.push_back(std::move(one));
   }
-  append_array(series, out);
+  if (changed) {
+    append_array(series, out);
+  } else {
+    out += result;  // nothing hidden: exactly as sent
+  }
   return {};
 }
 
@@ -144,7 +150,7 @@ Status rewrite_exemplar(std::string_view item, const Hidden& hidden, std::string
     return labels.status();
   }
   Patch p;
-  p.replace(labels_m->value, strip(*labels, hidden).json);
+  replace_labels(p, labels_m->value, *labels, hidden);
   p.apply(item, out);
   return {};
 }

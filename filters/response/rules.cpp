@@ -45,7 +45,7 @@ Status rewrite_alert(std::string_view alert, const Scope& scope, const Hidden& h
     return {};
   }
   Patch p;
-  p.replace(m->value, strip(*labels, hidden).json);
+  replace_labels(p, m->value, *labels, hidden);
   p.apply(alert, out);
   return {};
 }
@@ -100,7 +100,7 @@ Status rewrite_rule(std::string_view rule, const Scope& scope, const Hidden& hid
   Patch p;
   for (const Member& m : *ms) {
     if (m.key == "labels" && m.value != "null") {
-      p.replace(m.value, strip(*labels, hidden).json);
+      replace_labels(p, m.value, *labels, hidden);
     } else if (m.key == "alerts" && m.value != "null") {
       if (!alerting) {
         return bad_upstream("recording rule with alerts");
