@@ -126,17 +126,17 @@ class Store:
         self.seed = None
 
     def streams(self, tenants):
-        """Streams of one or more tenants; with several, each carries __tenant_id__."""
+        """Snapshots of the streams of one or more tenants (pushes may go on meanwhile); with
+        several tenants, each stream carries __tenant_id__."""
         with self.lock:
-            if len(tenants) == 1:
-                return list(self.tenants.get(tenants[0], {}).values())
             out = []
             for t in tenants:
                 for s in self.tenants.get(t, {}).values():
                     labels = dict(s.labels)
-                    labels["__tenant_id__"] = t
+                    if len(tenants) > 1:
+                        labels["__tenant_id__"] = t
                     c = lq.Stream(labels)
-                    c.ts, c.entries = s.ts, s.entries
+                    c.ts, c.entries = list(s.ts), list(s.entries)
                     out.append(c)
             return out
 
@@ -726,7 +726,7 @@ class LokiHandler(DoubleHandler):
         with srv.lock:
             srv.tails_active += 1
             srv.tails_total += 1
-        conn = ws.WsConn(self.connection, is_client=False)
+        conn = ws.WsConn(self.connection, is_client=False, prefix=self.buffered_bytes())
         try:
             if backlog:
                 self.send_tail_frame(conn, backlog)
@@ -751,6 +751,18 @@ class LokiHandler(DoubleHandler):
             conn.send_close(1000)
             with srv.lock:
                 srv.tails_active -= 1
+
+    def buffered_bytes(self):
+        """What the client sent right behind its upgrade request (already in rfile's buffer)."""
+        try:
+            self.connection.setblocking(False)
+            try:
+                data = self.rfile.peek(1 << 16) or b""
+            except (BlockingIOError, OSError, ValueError):
+                data = b""
+            return self.rfile.read(len(data)) if data else b""
+        finally:
+            self.connection.setblocking(True)
 
     def send_tail_frame(self, conn, entries):
         frame = {"streams": streams_json(entries, False), "dropped_entries": None}

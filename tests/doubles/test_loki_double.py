@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import socket
 import time
 import unittest
 import urllib.parse
@@ -587,6 +588,25 @@ class TailTest(unittest.TestCase):
         self.wait_tails_active(1)
         conn.close()  # no close frame
         self.wait_tails_active(0)
+
+    def test_frames_sent_with_the_upgrade_request(self):
+        # A client (or proxy) may send its first frames in the same segment as the handshake.
+        key = "dGhlIHNhbXBsZSBub25jZQ=="
+        target = "/loki/api/v1/tail?" + urllib.parse.urlencode({"query": '{app="none"}'})
+        head = ("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (target, key))
+        ping = bytes([0x89, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
+        sock = socket.create_connection((HOST, self.d.port), timeout=5)
+        self.addCleanup(sock.close)
+        sock.sendall(head.encode() + ping)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += sock.recv(4096)
+        status_line, _, rest = buf.partition(b"\r\n")
+        self.assertIn(b" 101 ", status_line)
+        self.assertIn(("Sec-WebSocket-Accept: %s" % ws.accept_key(key)).encode(), rest)
+        conn = ws.WsConn(sock, is_client=True, prefix=rest.partition(b"\r\n\r\n")[2])
+        self.assertEqual(conn.recv(timeout=5), (ws.PONG, b"hi"))
 
     def test_no_backlog_when_nothing_matches(self):
         conn = self.open_tail('{app="tail"} |= "nothing matches this"')
