@@ -84,8 +84,9 @@ bool parse_label_string(std::string_view text, Labels& out, std::string& error) 
     const std::string& m = parsed.status().message();
     // The LogQL rule "at least one matcher that does not match the empty string" is, for a
     // label set, "no label with a value", which is what Loki says about it.
-    error = m.find("empty-compatible") != std::string::npos ? "stream has no labels"
-                                                             : "labels do not parse: " + m;
+    error = m.find("empty-compatible") != std::string::npos
+                ? "stream has no labels: only = matchers with a value count"
+                : "labels do not parse: " + m;
     return false;
   }
   auto* q = std::get_if<logql::LogQuery>(&parsed.value()->node);
