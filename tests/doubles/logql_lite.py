@@ -3,10 +3,11 @@
 It understands enough LogQL to answer the queries obsgate's tests send, and says so when it
 does not (Unsupported, which the double answers with 400):
 
-  log queries      {l="v", l!="v", l=~"re", l!~"re"} followed by line filters |= != |~ !~ |> !>
-                   (with `or` alternatives and ip("...")); the parsers and formatting stages
-                   (| json, | logfmt, | regexp, | pattern, | unpack, | line_format, | label_format,
-                   | drop, | keep, | decolorize) and label filters are parsed loosely and ignored
+  log queries      {l="v", l!="v", l=~"re", l!~"re"} followed by a pipeline: line filters
+                   |= != |~ !~ |> !> (with `or` alternatives and ip("...")), parsers (json,
+                   logfmt, regexp, pattern, unpack), label filters (string, number, duration,
+                   bytes, ip; and/or/","/parentheses), line_format, label_format, drop, keep,
+                   decolorize (see logql_pipeline.py)
   range functions  count_over_time, rate, bytes_over_time, bytes_rate, absent_over_time over
                    {..} pipeline [range] [offset d], in any of LogQL's three spellings
   aggregations     sum avg min max count stddev stdvar topk bottomk sort sort_desc, with
@@ -24,6 +25,7 @@ import ipaddress
 import math
 import re
 
+import logql_pipeline as lp
 from wire import WireError, unquote_go
 
 MAX_INPUT = 131072
@@ -246,11 +248,15 @@ class LineFilter:
 
 
 class LogExpr:
-    def __init__(self, selector, filters, stages):
-        self.selector, self.filters, self.stages = selector, filters, stages
+    def __init__(self, selector, pipeline):
+        self.selector, self.pipeline = selector, pipeline
 
-    def keep(self, line):
-        return all(f.keep(line) for f in self.filters)
+    def process(self, ts, stream_labels, meta, line):
+        """The entry after the pipeline (a logql_pipeline.State), or None if it is dropped."""
+        return lp.run(self.pipeline, ts, stream_labels, meta, line)
+
+    def has_unwrap(self):
+        return any(isinstance(s, lp.UnwrapMarker) for s in self.pipeline)
 
 
 class LogRange:
@@ -319,6 +325,20 @@ _IP_RE = re.compile(r"[0-9a-fA-F:.]{2,}")
 
 
 def _ip_matcher(spec):
+    contains = _ip_contains(spec)
+
+    def check(line):
+        for cand in _IP_RE.findall(line):
+            try:
+                if contains(ipaddress.ip_address(cand.strip(".:"))):
+                    return True
+            except ValueError:
+                continue
+        return False
+    return check
+
+
+def _ip_contains(spec):
     spec = spec.strip()
     if "-" in spec:
         a, b = spec.split("-", 1)
@@ -336,16 +356,7 @@ def _ip_matcher(spec):
 
         def contains(ip):
             return ip == one
-
-    def check(line):
-        for cand in _IP_RE.findall(line):
-            try:
-                if contains(ipaddress.ip_address(cand.strip(".:"))):
-                    return True
-            except ValueError:
-                continue
-        return False
-    return check
+    return contains
 
 
 class Parser:
@@ -486,9 +497,7 @@ class Parser:
         rt = self.next()
         lr = LogRange(log, rt.value, rt)
         # A pipeline may follow the range: {a="b"}[5m] |= "x"
-        more = self.pipeline()
-        log.filters += more[0]
-        log.stages += more[1]
+        log.pipeline += self.pipeline()
         if self.is_word("offset"):
             self.next()
             d = self.expect("DURATION", expecting="DURATION")
@@ -516,7 +525,7 @@ class Parser:
         grouping = None
         if self.is_word("by") or self.is_word("without"):
             grouping = self.grouping()
-        if op not in SUPPORTED_RANGE or any(s == "unwrap" for s in inner.log.stages):
+        if op not in SUPPORTED_RANGE or inner.log.has_unwrap():
             raise Unsupported("%s with unwrap is not supported by the Loki test double" % op)
         if param is not None and op != "quantile_over_time":
             raise LogQLError("parse error : parameter %s not supported for operation %s"
@@ -577,8 +586,7 @@ class Parser:
 
     def log_expr(self):
         sel = self.selector()
-        filters, stages = self.pipeline()
-        return LogExpr(sel, filters, stages)
+        return LogExpr(sel, self.pipeline())
 
     def filter_arg(self, op):
         t = self.peek()
@@ -605,7 +613,7 @@ class Parser:
         raise self.unexpected(t, "STRING")
 
     def pipeline(self):
-        filters, stages = [], []
+        stages = []
         while True:
             t = self.peek()
             if t.kind == "OP" and t.text in LINE_OPS:
@@ -616,82 +624,225 @@ class Parser:
                                                self.peek(1).text == "ip")):
                     self.next()
                     alts.append(self.filter_arg(t.text))
-                filters.append(LineFilter(t.text, alts))
+                stages.append(lp.LineFilterStage(LineFilter(t.text, alts)))
             elif self.is_op("|"):
                 self.next()
                 stages.append(self.stage())
             else:
-                return filters, stages
-
-    def _at_stage_end(self, prev):
-        t = self.peek()
-        if t.kind in ("EOF", "RANGE", ")"):
-            return True
-        if t.kind == "OP" and t.text in STAGE_END_OPS:
-            return True
-        value_prev = prev is not None and (prev.kind in ("STRING", "NUMBER", "DURATION",
-                                                           "BYTES", ")"))
-        if t.kind == "OP" and t.text in ("!=", "!~", "!>") and value_prev:
-            return True  # a line filter after a label filter's value
-        if t.kind == "IDENT" and value_prev and t.text.lower() not in ("and", "or"):
-            return True  # e.g. offset
-        return False
-
-    def stage(self):
-        t = self.peek()
-        if t.kind != "IDENT" and t.kind != "(":
-            raise self.unexpected(t)
-        word = t.text.lower() if t.kind == "IDENT" else ""
-        if word in ("json", "logfmt"):
-            self.next()
-            while True:
-                if self.is_op("-") and self.is_op("-", 1) and self.peek(2).kind == "IDENT":
-                    self.i += 3
-                elif self.peek().kind == "IDENT" and self.is_op("=", 1) and \
-                        self.peek(2).kind == "STRING":
-                    self.i += 3
-                elif self.peek().kind == "IDENT" and (self.is_op(",", 1) or
-                                                      self._next_is_end(1)):
-                    self.i += 1
-                else:
-                    break
-                if self.is_op(","):
-                    self.next()
-            return word
-        if word in ("unpack", "decolorize"):
-            self.next()
-            return word
-        if word in ("regexp", "pattern", "line_format"):
-            self.next()
-            s = self.expect("STRING", expecting="STRING")
-            if word == "regexp":
-                try:
-                    re.compile(s.value.replace("(?P<", "(?P<"))
-                except re.error as e:
-                    raise _err(s.line, s.col, "error parsing regexp: %s" % e)
-            return word
-        # label_format, drop, keep, unwrap, and label filter expressions: skipped up to the end
-        # of the stage, keeping parentheses balanced.
-        self.next()
-        prev = t
-        depth = 1 if t.kind == "(" else 0
-        while True:
-            if depth == 0 and self._at_stage_end(prev):
-                break
-            c = self.peek()
-            if c.kind == "EOF":
-                raise self.unexpected(c)
-            if c.kind == "(":
-                depth += 1
-            elif c.kind == ")":
-                depth -= 1
-            prev = self.next()
-        return "unwrap" if word == "unwrap" else (word or "label_filter")
+                return stages
 
     def _next_is_end(self, k):
         t = self.peek(k)
         return t.kind in ("EOF", "RANGE", ")") or (t.kind == "OP" and t.text in LINE_OPS +
                                                    ("|",))
+
+    def extraction_params(self):
+        """json/logfmt parameters: a="path", b (meaning b="b"), comma separated."""
+        params = []
+        while True:
+            t = self.peek()
+            if t.kind == "IDENT" and self.is_op("=", 1) and self.peek(2).kind == "STRING":
+                params.append((t.text, self.peek(2).value))
+                self.i += 3
+            elif t.kind == "IDENT" and t.text.lower() not in ("or", "and", "offset") and \
+                    (self.is_op(",", 1) or self._next_is_end(1)):
+                params.append((t.text, t.text))
+                self.i += 1
+            else:
+                return params
+            if not self.is_op(","):
+                return params
+            self.next()
+
+    def stage(self):
+        t = self.peek()
+        word = t.text.lower() if t.kind == "IDENT" else ""
+        if word == "json":
+            self.next()
+            return lp.JsonParser(self.extraction_params())
+        if word == "logfmt":
+            self.next()
+            strict = keep_empty = False
+            while self.is_op("-") and self.is_op("-", 1) and self.peek(2).kind == "IDENT":
+                flag = self.peek(2).text
+                self.i += 3
+                if flag == "keep" and self.is_op("-") and self.is_word("empty", 1):
+                    self.i += 2
+                    keep_empty = True
+                elif flag == "strict":
+                    strict = True
+                else:
+                    raise _err(t.line, t.col, "syntax error: unexpected IDENTIFIER")
+            return lp.LogfmtParser(self.extraction_params(), strict, keep_empty)
+        if word == "unpack":
+            self.next()
+            return lp.UnpackParser()
+        if word == "decolorize":
+            self.next()
+            return lp.Decolorize()
+        if word == "regexp":
+            self.next()
+            s = self.expect("STRING", expecting="STRING")
+            src = re.sub(r"\(\?<(?![=!])", "(?P<", s.value)
+            try:
+                rx = re.compile(src)
+            except re.error as e:
+                raise _err(s.line, s.col, "error parsing regexp: %s: `%s`" % (e, s.value))
+            if not rx.groupindex:
+                raise _err(s.line, s.col, "at least one named capture must be supplied")
+            return lp.RegexpParser(rx)
+        if word == "pattern":
+            self.next()
+            s = self.expect("STRING", expecting="STRING")
+            rx, names = lp.compile_pattern(s.value)
+            if not names:
+                raise _err(s.line, s.col, "at least one capture is required")
+            return lp.PatternParser(rx)
+        if word == "line_format":
+            self.next()
+            s = self.expect("STRING", expecting="STRING")
+            return lp.LineFormat(self.template(s))
+        if word == "label_format":
+            self.next()
+            items = []
+            while True:
+                dst = self.expect("IDENT", expecting="IDENTIFIER")
+                self.expect("OP", "=", expecting="EQ")
+                v = self.peek()
+                if v.kind == "IDENT":
+                    self.next()
+                    items.append((dst.text, "rename", v.text))
+                elif v.kind == "STRING":
+                    self.next()
+                    items.append((dst.text, "template", self.template(v)))
+                else:
+                    raise self.unexpected(v, "IDENTIFIER or STRING")
+                if not self.is_op(","):
+                    return lp.LabelFormat(items)
+                self.next()
+        if word in ("drop", "keep"):
+            self.next()
+            items = []
+            while True:
+                name = self.expect("IDENT", expecting="IDENTIFIER")
+                matcher = None
+                o = self.peek()
+                if o.kind == "OP" and o.text in ("=", "!=", "=~", "!~"):
+                    self.next()
+                    v = self.expect("STRING", expecting="STRING")
+                    matcher = Matcher(name.text, o.text, v.value, v).matches
+                items.append((name.text, matcher))
+                if not self.is_op(","):
+                    return lp.DropKeep(word == "keep", items)
+                self.next()
+        if word == "unwrap":
+            self.next()
+            self.expect("IDENT", expecting="IDENTIFIER")
+            if self.peek().kind == "(":
+                self.next()
+                self.expect("IDENT", expecting="IDENTIFIER")
+                self.expect(")", expecting="CLOSE_PARENTHESIS")
+            return lp.UnwrapMarker()
+        if t.kind in ("IDENT", "("):
+            return lp.LabelFilterStage(self.label_filter())
+        raise self.unexpected(t)
+
+    def template(self, tok):
+        try:
+            return lp.Template(tok.value)
+        except lp.Template.Error as e:
+            raise Unsupported(str(e))
+
+    # -- label filters: or < and (also "," and juxtaposition) < primary
+
+    def label_filter(self):
+        left = self.lf_and()
+        while self.is_word("or"):
+            self.next()
+            left = lp.OrFilter(left, self.lf_and())
+        return left
+
+    def _starts_primary(self):
+        t = self.peek()
+        if t.kind == "(":
+            return True
+        nxt = self.peek(1)
+        return (t.kind == "IDENT" and t.text.lower() not in ("and", "or", "offset") and
+                nxt.kind == "OP" and nxt.text in LF_OPS)
+
+    def lf_and(self):
+        left = self.lf_primary()
+        while True:
+            if self.is_word("and") or self.is_op(","):
+                self.next()
+            elif not self._starts_primary():
+                return left
+            left = lp.AndFilter(left, self.lf_primary())
+
+    def lf_primary(self):
+        if self.peek().kind == "(":
+            self.next()
+            e = self.label_filter()
+            self.expect(")", expecting="CLOSE_PARENTHESIS")
+            return e
+        name = self.expect("IDENT", expecting="IDENTIFIER").text
+        o = self.peek()
+        if not (o.kind == "OP" and o.text in LF_OPS):
+            raise self.unexpected(o)
+        self.next()
+        op = o.text
+        v = self.peek()
+        if v.kind == "STRING":
+            if op not in ("=", "!=", "=~", "!~", "=="):
+                raise self.unexpected(v)
+            self.next()
+            rx = Matcher(name, op, v.value, v).rx if op in ("=~", "!~") else None
+            return lp.StringFilter(name, op, v.value, rx)
+        if v.kind == "IDENT" and v.text == "ip" and self.peek(1).kind == "(":
+            if op not in ("=", "!=", "=="):
+                raise self.unexpected(v)
+            self.next()
+            self.next()
+            s = self.expect("STRING", expecting="STRING")
+            self.expect(")", expecting="CLOSE_PARENTHESIS")
+            try:
+                contains = _ip_contains(s.value)
+            except ValueError as e:
+                raise _err(s.line, s.col, "invalid ip filter: %s" % e)
+            return lp.IpFilter(name, op, contains)
+        neg = 1
+        if v.kind == "OP" and v.text in ("-", "+"):
+            neg = -1 if v.text == "-" else 1
+            self.next()
+            v = self.peek()
+        if op in ("=~", "!~"):
+            raise self.unexpected(v, "STRING")
+        if v.kind == "NUMBER":
+            self.next()
+            return lp.NumberFilter(name, op, neg * v.value, "number", _to_float)
+        if v.kind == "DURATION":
+            self.next()
+            return lp.NumberFilter(name, op, neg * v.value / 1e9, "duration", _to_seconds)
+        if v.kind == "BYTES":
+            self.next()
+            return lp.NumberFilter(name, op, neg * lp.parse_bytes(v.value), "bytes",
+                                   lp.parse_bytes)
+        raise self.unexpected(v)
+
+
+LF_OPS = ("=", "!=", "=~", "!~", ">", ">=", "<", "<=", "==")
+
+
+def _to_float(v):
+    try:
+        return float(v)
+    except ValueError:
+        return None
+
+
+def _to_seconds(v):
+    d = parse_duration(v.strip())
+    return None if d is None else d / 1e9
 
 
 def _check_selectors(e):
@@ -767,15 +918,6 @@ class Stream:
         return self.entries[a:b]
 
 
-def entry_labels(stream, meta):
-    if not meta:
-        return stream.labels
-    out = dict(stream.labels)
-    for k, v in meta.items():
-        out.setdefault(k, v)
-    return out
-
-
 def select(selector, streams):
     return [s for s in streams if selector.matches(s.labels)]
 
@@ -785,16 +927,17 @@ def select(selector, streams):
 
 
 def eval_log(e, streams, start, end, limit, direction):
-    """Entries of a log query with start <= ts < end: [(ts, line, stream, meta)], in direction
-    order, at most limit; plus the number of lines and bytes looked at (for stats)."""
+    """Entries of a log query with start <= ts < end: [(ts, State)] (see logql_pipeline.State)
+    in direction order, at most limit; plus the number of lines and bytes looked at."""
     picked = []
     scanned = scanned_bytes = 0
     for s in select(e.selector, streams):
         for ts, line, meta in s.window(start, end):
             scanned += 1
             scanned_bytes += len(line.encode())
-            if e.keep(line):
-                picked.append((ts, line, s, meta))
+            st = e.process(ts, s.labels, meta, line)
+            if st is not None:
+                picked.append((ts, st))
     picked.sort(key=lambda x: x[0], reverse=(direction == "backward"))
     return picked[:limit], scanned, scanned_bytes
 
@@ -810,13 +953,21 @@ def _range_agg(node, streams, t):
     acc = {}
     for s in select(lr.log.selector, streams):
         for ts, line, meta in s.window(lo, hi, lo_open=True, hi_open=False):
-            if not lr.log.keep(line):
+            st = lr.log.process(ts, s.labels, meta, line)
+            if st is None:
                 continue
-            labels = entry_labels(s, meta)
+            labels = st.labels()
             k = _key(labels)
+            if "__error__" in labels:
+                err = labels["__error__"]
+                raise LogQLError(
+                    "pipeline error: '%s' for series: '%s'.\nUse a label filter to "
+                    "intentionally skip this error. (e.g | __error__!=\"%s\").\nTo skip all "
+                    "potential errors you can match empty errors.(e.g __error__=\"\")"
+                    % (err, "{" + ", ".join('%s="%s"' % kv for kv in k) + "}", err))
             cur = acc.setdefault(k, [labels, 0, 0])
             cur[1] += 1
-            cur[2] += len(line.encode())
+            cur[2] += len(st.line.encode())
     secs = lr.range / 1e9
     out = []
     if node.op == "absent_over_time":

@@ -218,8 +218,11 @@ class Tail:
     def offer(self, stream, entries):
         if not self.expr.selector.matches(stream.labels):
             return
-        picked = [(ts, line, stream, meta) for ts, line, meta in entries
-                  if self.expr.keep(line)]
+        picked = []
+        for ts, line, meta in entries:
+            st = self.expr.process(ts, stream.labels, meta, line)
+            if st is not None:
+                picked.append((ts, st))
         if picked:
             with self.cond:
                 self.queue.extend(picked)
@@ -260,17 +263,26 @@ def stats_json(scanned_lines, scanned_bytes, returned, post_filter, streams):
 
 
 def streams_json(picked, categorize):
-    """Entries [(ts, line, stream, meta)] grouped into Loki's streams result."""
+    """Entries [(ts, State)] grouped into Loki's streams result."""
     groups = {}
-    for ts, line, stream, meta in picked:
-        labels = stream.labels if categorize else lq.entry_labels(stream, meta)
+    for ts, st in picked:
+        labels = st.stream if categorize else st.labels()
         key = tuple(sorted(labels.items()))
         g = groups.setdefault(key, {"stream": dict(labels), "values": []})
-        value = [str(ts), line]
-        if categorize and meta:
-            value.append({"structuredMetadata": dict(meta)})
+        value = [str(ts), st.line]
+        if categorize and (st.meta or st.parsed):
+            extra = {}
+            if st.meta:
+                extra["structuredMetadata"] = dict(st.meta)
+            if st.parsed:
+                extra["parsed"] = dict(st.parsed)
+            value.append(extra)
         g["values"].append(value)
     return [groups[k] for k in sorted(groups)]
+
+
+def entry_key(ts, st):
+    return ts, st.line, tuple(sorted(st.labels().items()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -611,8 +623,8 @@ class LokiHandler(DoubleHandler):
         picked, _, _ = lq.eval_log(expr, self.server.store.streams(tenants), start, end,
                                    line_limit, "backward")
         fields = {}
-        for ts, line, stream, meta in picked:
-            for name, value, parser, path in extract_fields(line, meta):
+        for ts, st in picked:
+            for name, value, parser, path in extract_fields(st.line, st.meta):
                 f = fields.setdefault(name, {"values": set(), "parsers": set(), "path": path,
                                              "types": set()})
                 f["values"].add(value)
@@ -713,7 +725,7 @@ class LokiHandler(DoubleHandler):
             store.tails.append(tail)
         backlog, _, _ = lq.eval_log(expr, store.streams(tenants), start, time.time_ns() + 1,
                                     limit, "backward")
-        seen = {(b[0], b[1], b[2].key) for b in backlog}
+        seen = {entry_key(ts, st) for ts, st in backlog}
         backlog.reverse()
         self.server.set_status(self.rec, 101)
         self.rec["tail"] = {"frames_sent": 0, "close_code": None}
@@ -738,7 +750,7 @@ class LokiHandler(DoubleHandler):
                     break
                 if msg is not None and msg[0] == ws.TEXT:
                     pass  # Loki ignores what the client sends
-                fresh = [e for e in tail.take() if (e[0], e[1], e[2].key) not in seen]
+                fresh = [e for e in tail.take() if entry_key(*e) not in seen]
                 seen.clear()
                 if fresh:
                     self.send_tail_frame(conn, fresh)

@@ -90,9 +90,36 @@ class QueryTest(unittest.TestCase):
             ('{app="web"} |= "index" or "login"', [index, login]),
             ('{app="web"} != "index" != "login"', []),
             ('{app="web"} |> "GET <_> 500 <_>"', [login]),
-            ('{app="api"} | json | level="error"', api),  # stages are ignored
-            ('{app="api"} | logfmt | line_format "{{.msg}}" |= "boom"', [api[1]]),
             ('({app="db"})', [slow]),
+            # pipelines: parsers, label filters, formatting
+            ('{app="api"} | json | level="error"', []),  # logfmt lines fail JSON parsing
+            ('{app="api"} | logfmt | level="error"', [api[1]]),
+            ('{app="api"} | logfmt | line_format "{{.msg}}" |= "boom"', ["boom"]),
+            ('{app="api"} | logfmt | line_format "{{ .level | ToUpper }}:{{__line__}}" '
+             '|= "ERROR:"', ["ERROR:" + api[1]]),
+            ('{app="api"} | json | __error__=""', [api[2]]),
+            ('{app="api"} | json | __error__!="" | drop __error__, __error_details__', api[:2]),
+            ('{app="api"} | json | req_path="/x"', [api[2]]),
+            ('{app="api"} | json lvl="level", p="req.path" | p="/x" and lvl=~"w.*"', [api[2]]),
+            ('{app="api"} | logfmt | status >= 500', [api[1]]),
+            ('{app="api"} | logfmt | status > 500', []),
+            ('{app="api"} | logfmt | level="info" or level="error"', api[:2]),
+            ('{app="api"} | logfmt | (level="info" or status>400) and msg!="hello"', [api[1]]),
+            ('{app="api"} | logfmt | level=~"err.*", msg="boom"', [api[1]]),
+            ('{app="api"} | logfmt | level="error" != "boom"', []),
+            ('{app="api"} | logfmt --strict | __error__="LogfmtParserErr"', [api[2]]),
+            ('{app="api"} | logfmt | drop level | level=""', api),
+            ('{app="api"} | logfmt | keep app | env=""', api),
+            ('{app="api"} | logfmt | label_format lvl=level | lvl="info"', [api[0]]),
+            ('{app="web"} | pattern "<method> <path> <status> from <ip>" | status="500"',
+             [login]),
+            ('{app="web"} | pattern "<_> <_> <_> from <addr>" | addr = ip("10.0.0.0/8")',
+             [index]),
+            ('{app="web"} | regexp `(?P<method>\\w+) (?<path>\\S+)` | path="/index"', [index]),
+            ('{app="web"} | regexp "(?P<method>\\\\w+) (?<path>\\\\S+)" | path="/index"', [index]),
+            ('{app="db"} | pattern "slow query took <d>" | d > 1s', [slow]),
+            ('{app="db"} | pattern "slow query took <d>" | d > 1500ms', []),
+            ('{app="db"} | pattern "slow <what> took <_>" | what = "query" | d > 1s', []),
         ]
         for query, want in cases:
             with self.subTest(query=query):
@@ -124,6 +151,25 @@ class QueryTest(unittest.TestCase):
             "stream": {"app": "api", "env": "prod"},
             "values": [[at(20), "level=error msg=boom status=500",
                         {"structuredMetadata": {"trace_id": "abc"}}]]}])
+
+    def test_parsed_labels_in_results(self):
+        query = '{app="api"} | logfmt | level="error"'
+        _, _, doc = self.query_range(query)
+        self.assertEqual(doc["data"]["result"], [{
+            "stream": {"app": "api", "env": "prod", "level": "error", "msg": "boom",
+                       "status": "500", "trace_id": "abc"},
+            "values": [[at(20), "level=error msg=boom status=500"]]}])
+        _, _, doc = get(self.d, "/loki/api/v1/query_range", dict(WINDOW, query=query),
+                        headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"})
+        self.assertEqual(doc["data"]["result"], [{
+            "stream": {"app": "api", "env": "prod"},
+            "values": [[at(20), "level=error msg=boom status=500",
+                        {"structuredMetadata": {"trace_id": "abc"},
+                         "parsed": {"level": "error", "msg": "boom", "status": "500"}}]]}])
+        # A parsed label that clashes with a stream label is renamed.
+        _, _, doc = self.query_range('{app="web"} | pattern "<_> <app> <_>" | app_extracted!=""')
+        self.assertEqual(sorted(s["stream"]["app_extracted"] for s in doc["data"]["result"]),
+                         ["/index", "/login"])
 
     def test_direction_limit_and_bounds(self):
         cases = [
@@ -171,6 +217,10 @@ class QueryTest(unittest.TestCase):
                                                 str(len("slow query took 1.5s"))}),
             ('absent_over_time({app="nope"}[1m])', {'{"app": "nope"}': "1"}),
             ('count_over_time({app="db"}[1m] offset 56s)', {}),
+            ('sum by (level) (count_over_time({app="api"} | logfmt | __error__="" [1m]))',
+             {'{"level": "info"}': "1", '{"level": "error"}': "1", '{}': "1"}),
+            ('sum by (status) (count_over_time({app="api"} | logfmt | status > 0 [1m]))',
+             {'{"status": "500"}': "1"}),
             ('count_over_time({app="db"}[1m] offset 55s)',
              {'{"app": "db", "env": "prod", "team": "core"}': "1"}),
         ]
@@ -228,6 +278,15 @@ class QueryTest(unittest.TestCase):
              "log queries are not supported as an instant query type"),
             ("/loki/api/v1/query_range", {"query": 'sum_over_time({app="api"} | unwrap x [1m])'},
              "sum_over_time with unwrap is not supported by the Loki test double"),
+            ("/loki/api/v1/query_range", {"query": 'count_over_time({app="api"} | json [1m])',
+                                          "start": str(T0), "end": str(T0 + 60)},
+             "pipeline error: 'JSONParserErr' for series: '{__error__=\"JSONParserErr\""),
+            ("/loki/api/v1/query_range", {"query": '{app="api"} | line_format "{{ if .a }}"'},
+             "template action '{{ if .a }}' is not supported by the Loki test double"),
+            ("/loki/api/v1/query_range", {"query": '{app="api"} | regexp `(\\w+)`'},
+             "parse error at line 1, col 22: at least one named capture must be supplied"),
+            ("/loki/api/v1/query_range", {"query": '{app="api"} | level > "x"'},
+             "parse error at line 1, col 23: syntax error: unexpected STRING"),
             ("/loki/api/v1/query_range", {"query": '{app="api"}[5m]'},
              "parse error at line 1, col 12: syntax error: unexpected RANGE"),
             ("/loki/api/v1/query_range", {"query": 'rate({app="api"}[5minutes])'},
