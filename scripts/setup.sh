@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   # tests: Catch2 (unit), python3 (integration/e2e drivers), prometheus (real backend, promtool),
   # openssl (test CA), clang + its runtime (libFuzzer builds), nodejs/npm (OIDC provider)
   catch2 python3 prometheus openssl clang libclang-rt-14-dev nodejs
+  python3-yaml systemd  # tests/deploy: PyYAML for Debian's python3, systemd-analyze
   # benchmarks: wrk and nginx (reference peer), Google Benchmark
   wrk nginx libbenchmark-dev
 )
