@@ -9,18 +9,27 @@ of the Grafana dashboard (panels and template variables) and of the alerting rul
   - select only metric names that appear in the scrape (selectors are found by letting
     obsgate's enforcer add a probe matcher to each and reading them back), or that Prometheus
     itself adds (`up`).
+Then a real Prometheus (Debian's package) scrapes that obsgate with the job from
+deploy/prometheus/scrape-obsgate.yml and loads deploy/prometheus/obsgate-alerts.yml; every
+dashboard query must evaluate there with a non-empty result, and every alerting rule must
+evaluate without error.
 """
 
 import json
 import os
 import re
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 from deploy_common import (ROOT, grafana_to_promql, load_yaml, path, promql_metric_names,
-                           promql_parse, read)
+                           promql_parse, read, tool)
+import yaml
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402  (the integration tests' obsgate launcher and test upstream)
@@ -190,6 +199,100 @@ class DashboardMetricsTest(unittest.TestCase):
                         by = re.findall(r"by \(([^)]*)\)", t["expr"])
                         kept = {x.strip() for b in by for x in b.split(",")}
                         self.assertIn(label, kept)
+
+
+class PrometheusEvaluationTest(unittest.TestCase):
+    """The dashboard and the alerts evaluated by a real Prometheus scraping a real obsgate."""
+
+    @classmethod
+    def setUpClass(cls):
+        DashboardMetricsTest.setUpClass()
+        cls.gw = DashboardMetricsTest.gw
+        cls.dir = tempfile.mkdtemp(prefix="obsgate-prom.")
+        cls.proc = None
+        try:
+            cls.start_prometheus()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proc is not None:
+            cls.proc.kill()
+            cls.proc.wait(10)
+        DashboardMetricsTest.tearDownClass()
+        __import__("shutil").rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def start_prometheus(cls):
+        # The shipped job, pointed at this obsgate, scraping every second; the shipped rules.
+        cfg = load_yaml(path("prometheus", "scrape-obsgate.yml"))
+        (job,) = cfg["scrape_configs"]
+        job["static_configs"] = [{"targets": ["127.0.0.1:%d" % cls.gw.admin_port]}]
+        job["scrape_interval"] = "1s"
+        cfg["rule_files"] = [RULES]
+        cfg["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+        conf = os.path.join(cls.dir, "prometheus.yml")
+        with open(conf, "w") as f:
+            yaml.safe_dump(cfg, f)
+        cls.port = harness.free_port()
+        cls.log = open(os.path.join(cls.dir, "prometheus.log"), "wb")
+        cls.proc = subprocess.Popen(
+            [tool("prometheus"), "--config.file=" + conf,
+             "--storage.tsdb.path=" + os.path.join(cls.dir, "data"),
+             "--web.listen-address=127.0.0.1:%d" % cls.port, "--log.level=warn"],
+            stdout=cls.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        # Enough scrapes for rate() over any window to have two samples.
+        harness.wait_for(lambda: cls.value("count_over_time(obsgate_build_info[5m])") >= 4,
+                         timeout=60, interval=0.5, what="four scrapes of obsgate")
+
+    @classmethod
+    def api(cls, endpoint, **params):
+        url = "http://127.0.0.1:%d/api/v1/%s?%s" % (cls.port, endpoint,
+                                                   urllib.parse.urlencode(params))
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            return json.load(e)
+
+    @classmethod
+    def value(cls, expr):
+        try:
+            res = cls.api("query", query=expr)["data"]["result"]
+        except OSError:
+            return 0
+        return float(res[0]["value"][1]) if res else 0
+
+    @staticmethod
+    def live(expr):
+        """A Grafana query as Prometheus would receive it for job=obsgate, all replicas."""
+        expr = re.sub(r"\$__(rate_interval|interval)\b", "5m", expr)
+        expr = expr.replace("$__range", "1h")
+        return expr.replace("$job", "obsgate").replace("$instance", ".+")
+
+    def test_dashboard_queries_return_data(self):
+        for where, expr in dashboard_queries():
+            if where.startswith("variable"):
+                continue
+            with self.subTest(query=where):
+                r = self.api("query", query=self.live(expr))
+                self.assertEqual(r["status"], "success", r)
+                self.assertTrue(r["data"]["result"], "%s: no data for %s" % (where, expr))
+
+    def test_alert_rules_evaluate(self):
+        def loaded():
+            groups = self.api("rules", type="alert")["data"]["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            return rules if rules and all(r.get("lastEvaluation", "").startswith("2")
+                                          and not r["lastEvaluation"].startswith("0001")
+                                          for r in rules) else None
+        rules = harness.wait_for(loaded, timeout=30, interval=0.5, what="rule evaluation")
+        self.assertEqual({r["name"] for r in rules}, {q[6:] for q, _ in alert_queries()})
+        for r in rules:
+            with self.subTest(alert=r["name"]):
+                self.assertEqual(r["health"], "ok", r.get("lastError"))
 
 
 if __name__ == "__main__":
