@@ -158,7 +158,7 @@ def lex(text):
                 d = parse_duration(raw)
                 if d is not None:
                     toks.append(Tok("DURATION", raw, d, line, col))
-                elif re.fullmatch(r"[0-9.]+[KMGTPE]?i?B", raw):
+                elif lp.parse_bytes(raw) is not None:
                     toks.append(Tok("BYTES", raw, raw, line, col))
                 else:
                     raise _err(line, col, "syntax error: unexpected IDENTIFIER")
@@ -313,8 +313,8 @@ def is_metric(e):
 
 def _pattern_regex(p):
     out = []
-    for part in re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", p):
-        if part.startswith("<") and part.endswith(">") and len(part) > 2:
+    for i, part in enumerate(re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", p)):
+        if i % 2 == 1:  # a capture
             out.append("(?:.*?)")
         else:
             out.append(re.escape(part))
@@ -425,6 +425,10 @@ class Parser:
                 if not is_metric(side):
                     raise _err(optok.line, optok.col,
                                "syntax error: unexpected %s" % _describe(optok))
+                if op in ("and", "or", "unless") and isinstance(side, Literal):
+                    raise LogQLError("parse error : unexpected literal for %s side of "
+                                     "logical/set binary operation (%s)"
+                                     % ("left" if side is lhs else "right", op))
             lhs = BinOp(op, lhs, rhs, mods)
 
     def bin_modifiers(self):
@@ -1054,6 +1058,8 @@ def _binop(node, t, streams):
     rhs = eval_at(node.rhs, streams, t)
     op, mods = node.op, node.mods
     comparison = op in ("==", "!=", ">", ">=", "<", "<=")
+    if op in ("and", "or", "unless") and "scalar" in (lhs[0], rhs[0]):
+        raise LogQLError("parse error : set operators are not allowed between scalars")
     if lhs[0] == "scalar" and rhs[0] == "scalar":
         v = _arith(op, lhs[1], rhs[1])
         return ("scalar", float(v))

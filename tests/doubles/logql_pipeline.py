@@ -276,7 +276,7 @@ def compile_pattern(p):
     names = []
     parts = re.split(r"(<[A-Za-z_][A-Za-z0-9_]*>)", p)
     for i, part in enumerate(parts):
-        if part.startswith("<") and part.endswith(">") and len(part) > 2:
+        if i % 2 == 1:  # a capture (re.split puts the separators at odd indices)
             name = part[1:-1]
             last = all(x == "" for x in parts[i + 1:])
             body = ".*" if last else ".*?"
