@@ -1,0 +1,270 @@
+#include "gateway/steps/prometheus/endpoints.h"
+
+#include <array>
+#include <cstdint>
+#include <utility>
+
+#include "filters/promql/promql.h"
+
+namespace obsgate::gateway::prom_api {
+
+namespace {
+
+namespace promql = filters::promql;
+
+constexpr std::string_view kLabelValuesPrefix = "/api/v1/label/{";
+constexpr std::string_view kLabelValuesSuffix = "}/values";
+
+struct PathEntry {
+  std::string_view path;
+  Endpoint endpoint;
+  std::string_view name;
+};
+constexpr std::array<PathEntry, 10> kPaths = {{
+    {"/api/v1/query", Endpoint::kQuery, "query"},
+    {"/api/v1/query_range", Endpoint::kQueryRange, "query_range"},
+    {"/api/v1/query_exemplars", Endpoint::kQueryExemplars, "query_exemplars"},
+    {"/api/v1/series", Endpoint::kSeries, "series"},
+    {"/api/v1/labels", Endpoint::kLabels, "labels"},
+    {"/federate", Endpoint::kFederate, "federate"},
+    {"/api/v1/rules", Endpoint::kRules, "rules"},
+    {"/api/v1/alerts", Endpoint::kAlerts, "alerts"},
+    {"/api/v1/metadata", Endpoint::kMetadata, "metadata"},
+    {"/api/v1/status/buildinfo", Endpoint::kBuildinfo, "buildinfo"},
+}};
+
+constexpr std::string_view kMatch = "match[]";
+
+bool is_label_values_pattern(std::string_view p) {
+  return p.size() > kLabelValuesPrefix.size() + kLabelValuesSuffix.size() &&
+         p.substr(0, kLabelValuesPrefix.size()) == kLabelValuesPrefix &&
+         p.substr(p.size() - kLabelValuesSuffix.size()) == kLabelValuesSuffix &&
+         p.find('/', kLabelValuesPrefix.size()) == p.size() - kLabelValuesSuffix.size() + 1;
+}
+
+void put_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// Narrows each match[] value to the scope; the outputs replace the inputs in order.
+Status narrow_matches(routing::Params& out, const routing::Params& in,
+                      const filters::Scope& scope, bool required, bool add_scope_if_none) {
+  std::vector<std::string> matches;
+  for (const auto& [k, v] : in) {
+    if (k != kMatch) {
+      continue;
+    }
+    auto narrowed = promql::enforce_selectors(v, scope);
+    if (!narrowed.ok()) {
+      return Status(narrowed.status().code(),
+                    "invalid parameter \"match[]\": " + narrowed.status().message());
+    }
+    for (auto& s : *narrowed) {
+      matches.push_back(std::move(s));
+    }
+  }
+  if (matches.empty()) {
+    if (required) {
+      return Status::invalid_argument("no match[] parameter provided");
+    }
+    if (add_scope_if_none) {
+      auto sel = scope_selectors(scope);
+      if (!sel.ok()) {
+        return sel.status();
+      }
+      matches = std::move(sel).value();
+    }
+  }
+  // Keep the other parameters where they were; the match[] values go at the end.
+  for (const auto& [k, v] : in) {
+    if (k != kMatch) {
+      out.add(k, v);
+    }
+  }
+  for (auto& m : matches) {
+    out.add(std::string(kMatch), std::move(m));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<Endpoint> endpoint_for_path(std::string_view route_path) {
+  for (const auto& e : kPaths) {
+    if (e.path == route_path) {
+      return e.endpoint;
+    }
+  }
+  if (is_label_values_pattern(route_path)) {
+    return Endpoint::kLabelValues;
+  }
+  return std::nullopt;
+}
+
+std::string_view endpoint_name(Endpoint e) noexcept {
+  if (e == Endpoint::kLabelValues) {
+    return "label_values";
+  }
+  for (const auto& p : kPaths) {
+    if (p.endpoint == e) {
+      return p.name;
+    }
+  }
+  return "unknown";
+}
+
+std::string label_param_name(std::string_view route_path) {
+  if (!is_label_values_pattern(route_path)) {
+    return {};
+  }
+  return std::string(route_path.substr(
+      kLabelValuesPrefix.size(),
+      route_path.size() - kLabelValuesPrefix.size() - kLabelValuesSuffix.size()));
+}
+
+const routing::ParamPolicy& single_valued_params() {
+  static const routing::ParamPolicy kPolicy{{
+      "query", "time", "start", "end", "step", "timeout", "limit", "lookback_delta", "stats",
+      "metric", "limit_per_metric", "type", "exclude_alerts", "group_limit",
+      "group_next_token"}};
+  return kPolicy;
+}
+
+Result<std::string> unescape_label_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "U__";
+  if (name.substr(0, kPrefix.size()) != kPrefix) {
+    return std::string(name);
+  }
+  std::string out;
+  const std::string_view s = name.substr(kPrefix.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] != '_') {
+      out += s[i++];
+      continue;
+    }
+    if (i + 1 < s.size() && s[i + 1] == '_') {
+      out += '_';
+      i += 2;
+      continue;
+    }
+    uint32_t cp = 0;
+    size_t j = i + 1;
+    for (; j < s.size() && s[j] != '_'; ++j) {
+      const int d = hex_digit(s[j]);
+      if (d < 0 || cp > 0x10FFFF) {
+        return Status::invalid_argument("invalid escaped label name '" + std::string(name) + "'");
+      }
+      cp = cp * 16 + static_cast<uint32_t>(d);
+    }
+    if (j == s.size() || j == i + 1 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+        cp == 0) {
+      return Status::invalid_argument("invalid escaped label name '" + std::string(name) + "'");
+    }
+    put_utf8(out, cp);
+    i = j + 1;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> scope_selectors(const filters::Scope& scope) {
+  // The selector {__name__=~".+"} matches every series; narrowed per rule it is that rule.
+  return promql::enforce_selectors("{__name__=~\".+\"}", scope);
+}
+
+Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
+                                       const filters::Scope& scope,
+                                       std::string_view label_name) {
+  if (scope.denies_everything()) {
+    return Status::permission_denied("the scope grants access to no series");
+  }
+  routing::Params out;
+  switch (e) {
+    case Endpoint::kQuery:
+    case Endpoint::kQueryRange:
+    case Endpoint::kQueryExemplars: {
+      const auto q = in.first("query");
+      if (!q) {
+        return Status::invalid_argument("invalid parameter \"query\": missing");
+      }
+      auto enforced = promql::enforce_query(*q, scope);
+      if (!enforced.ok()) {
+        return Status(enforced.status().code(),
+                      "invalid parameter \"query\": " + enforced.status().message());
+      }
+      out = in;
+      out.set("query", std::move(enforced).value());
+      return out;
+    }
+    case Endpoint::kSeries:
+    case Endpoint::kFederate:
+      if (Status st = narrow_matches(out, in, scope, /*required=*/true, false); !st.ok()) {
+        return st;
+      }
+      return out;
+    case Endpoint::kLabelValues: {
+      auto name = unescape_label_name(label_name);
+      if (!name.ok()) {
+        return name.status();
+      }
+      if (scope.is_hidden(*name)) {
+        return Status::permission_denied("label \"" + *name + "\" is hidden");
+      }
+      [[fallthrough]];
+    }
+    case Endpoint::kLabels:
+      if (Status st = narrow_matches(out, in, scope, false, /*add_scope_if_none=*/true);
+          !st.ok()) {
+        return st;
+      }
+      return out;
+    case Endpoint::kRules:
+      for (const auto& [k, v] : in) {
+        if (k != kMatch) {
+          continue;
+        }
+        auto ast = promql::parse_selector(v);
+        if (!ast.ok()) {
+          return Status::invalid_argument("invalid parameter \"match[]\": " +
+                                          ast.status().message());
+        }
+        if (Status st = promql::check_hidden_labels(*ast, scope); !st.ok()) {
+          return Status(st.code(), "invalid parameter \"match[]\": " + st.message());
+        }
+      }
+      return in;
+    case Endpoint::kAlerts:
+    case Endpoint::kMetadata:
+    case Endpoint::kBuildinfo:
+      return in;
+  }
+  return Status::internal("unknown endpoint");
+}
+
+}  // namespace obsgate::gateway::prom_api

@@ -1,0 +1,56 @@
+// Self-metrics of the prometheus step, declared once (CONVENTIONS #11):
+//   obsgate_prometheus_requests_total{endpoint, result}  one outcome per request
+//   obsgate_rewrite_errors_total{api="prometheus", reason} rewrites refused (400/403/502)
+// Labels come from bounded enums only. Counters live in the registry the server owns; every
+// route and config generation shares them (the registry merges families of the same name).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "gateway/steps/prometheus/endpoints.h"
+
+namespace prometheus {
+class Counter;
+class Registry;
+}  // namespace prometheus
+
+namespace obsgate::gateway::prom_api {
+
+enum class Outcome : uint8_t {
+  kEnforced,      // rewritten for a restricted scope and forwarded
+  kUnrestricted,  // forwarded untouched (unrestricted role)
+  kPassthrough,   // buildinfo: nothing to enforce
+  kInvalid,       // 400
+  kDenied,        // 401/403
+};
+inline constexpr size_t kOutcomeCount = 5;
+
+enum class RewriteError : uint8_t {
+  kParams,            // malformed or duplicated parameters
+  kQuery,             // query refused: parse error, hidden label, no exact rewrite
+  kMatch,             // a match[] value refused
+  kHiddenLabelName,   // label/{hidden}/values
+  kResponse,          // the upstream body could not be filtered (502)
+  kDuplicateSeries,   // hiding a label would merge series (400)
+  kRedactedError,     // an upstream error quoting a hidden label was replaced
+};
+inline constexpr size_t kRewriteErrorCount = 7;
+
+std::string_view outcome_name(Outcome o) noexcept;
+std::string_view rewrite_error_name(RewriteError e) noexcept;
+
+class StepMetrics {
+ public:
+  explicit StepMetrics(::prometheus::Registry& registry);
+  void outcome(Endpoint e, Outcome o);
+  void rewrite_error(RewriteError e);
+
+ private:
+  static constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kBuildinfo) + 1;
+  std::array<std::array<::prometheus::Counter*, kOutcomeCount>, kEndpoints> outcomes_{};
+  std::array<::prometheus::Counter*, kRewriteErrorCount> errors_{};
+};
+
+}  // namespace obsgate::gateway::prom_api

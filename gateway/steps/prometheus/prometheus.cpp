@@ -1,0 +1,310 @@
+#include "gateway/steps/prometheus/prometheus.h"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <prometheus/registry.h>
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "authz/policy/policy.h"
+#include "config/config.h"
+#include "filters/response/response.h"
+#include "gateway/steps/prometheus/endpoints.h"
+#include "gateway/steps/prometheus/metrics.h"
+#include "gateway/steps/services.h"
+
+namespace obsgate::gateway::prom_api {
+
+namespace {
+
+namespace http = boost::beast::http;
+namespace response = filters::response;
+
+// Shared by every step of one route in one config generation; immutable.
+struct Shared {
+  Endpoint endpoint = Endpoint::kQuery;
+  std::string label_param;  // label values: the route pattern's parameter name
+  authz::PolicyPtr policy;
+  std::shared_ptr<::prometheus::Registry> own_registry;  // when Services has none (tests)
+  std::unique_ptr<StepMetrics> metrics;
+  PrometheusStepOptions options;
+};
+
+bool filters_always(Endpoint e) {
+  return e == Endpoint::kRules || e == Endpoint::kAlerts || e == Endpoint::kMetadata;
+}
+
+bool carries_labels(Endpoint e) {
+  return e != Endpoint::kBuildinfo && !filters_always(e);
+}
+
+std::optional<response::Endpoint> response_kind(Endpoint e) {
+  switch (e) {
+    case Endpoint::kQuery: return response::Endpoint::kQuery;
+    case Endpoint::kQueryRange: return response::Endpoint::kQueryRange;
+    case Endpoint::kQueryExemplars: return response::Endpoint::kQueryExemplars;
+    case Endpoint::kSeries: return response::Endpoint::kSeries;
+    case Endpoint::kLabels: return response::Endpoint::kLabels;
+    case Endpoint::kLabelValues: return response::Endpoint::kLabelValues;
+    default: return std::nullopt;
+  }
+}
+
+class PrometheusStep final : public Step {
+ public:
+  explicit PrometheusStep(std::shared_ptr<const Shared> shared) : s_(std::move(shared)) {}
+
+  boost::asio::awaitable<Action> on_request(Request& r) override {
+    const Endpoint e = s_->endpoint;
+    if (e == Endpoint::kBuildinfo) {
+      s_->metrics->outcome(e, Outcome::kPassthrough);
+      state_ = State::kForwarded;
+      co_return Action::kContinue;
+    }
+    if (!r.authenticated) {  // the chain puts authentication first; fail closed regardless
+      co_return deny(r, 401, "authentication required", "unauthenticated", Outcome::kDenied);
+    }
+    if (r.tenant_repeated) {
+      co_return deny(r, 400, "the X-Obsgate-Tenant header may be given once",
+                     "tenant_header_repeated", Outcome::kInvalid);
+    }
+    std::optional<std::string_view> header;
+    if (!r.tenant.empty()) {
+      header = r.tenant;
+    }
+    auto access = s_->policy->metrics(r.principal, header);
+    if (!access.ok()) {
+      co_return deny(r, 403, access.status().message(), header ? "tenant_header" : "no_scope",
+                     Outcome::kDenied);
+    }
+    if (access->scope.unrestricted) {
+      s_->metrics->outcome(e, Outcome::kUnrestricted);
+      state_ = State::kForwarded;
+      co_return Action::kContinue;
+    }
+    scope_ = std::move(access->scope);
+
+    static const routing::Params kNoForm;
+    auto merged = routing::merge_url_and_form(r.query, r.form ? *r.form : kNoForm,
+                                              single_valued_params());
+    if (!merged.ok()) {
+      s_->metrics->rewrite_error(RewriteError::kParams);
+      co_return deny(r, 400, "parameter given more than once: " + merged.status().message(),
+                     "duplicate_param", Outcome::kInvalid);
+    }
+    if (e == Endpoint::kMetadata) {
+      if (!s_->options.visible_names) {
+        co_return deny(r, 403, "metadata is not available for tenant-scoped principals",
+                       "metadata_unavailable", Outcome::kDenied);
+      }
+      auto selectors = scope_selectors(scope_);
+      if (!selectors.ok()) {
+        co_return deny(r, 403, selectors.status().message(), "no_scope", Outcome::kDenied);
+      }
+      auto names = co_await s_->options.visible_names(r.cfg, r.route, *selectors);
+      if (!names.ok()) {
+        s_->metrics->rewrite_error(RewriteError::kResponse);
+        co_return deny(r, 502, "could not list the metric names in scope: " +
+                                   names.status().message(),
+                       "visible_names_unavailable", Outcome::kDenied);
+      }
+      visible_names_ = std::move(names).value();
+    }
+    std::string_view label_name;
+    std::optional<std::string_view> param;
+    if (e == Endpoint::kLabelValues) {
+      param = r.path_params.get(s_->label_param);
+      label_name = param.value_or("");
+    }
+    auto out = enforce_params(e, *merged, scope_, label_name);
+    if (!out.ok()) {
+      const Status& st = out.status();
+      const bool forbidden = st.code() == Code::kPermissionDenied;
+      s_->metrics->rewrite_error(e == Endpoint::kLabelValues && forbidden
+                                     ? RewriteError::kHiddenLabelName
+                                 : st.message().rfind("invalid parameter \"match[]\"", 0) == 0
+                                     ? RewriteError::kMatch
+                                     : RewriteError::kQuery);
+      co_return deny(r, forbidden ? 403 : 400, st.message(),
+                     forbidden ? "forbidden" : "invalid_query",
+                     forbidden ? Outcome::kDenied : Outcome::kInvalid);
+    }
+    // The forwarded request is rebuilt from the enforced parameters alone.
+    std::string encoded = routing::encode_params(*out);
+    if (r.head.method() == http::verb::post) {
+      r.forward_body = std::move(encoded);
+      r.forward_content_type = "application/x-www-form-urlencoded";
+      r.forward_query = std::string();
+    } else {
+      r.forward_query = std::move(encoded);
+    }
+    filter_ = filters_always(e) || (carries_labels(e) && !scope_.hidden_labels.empty());
+    if (filter_) {
+      // The body will be read: it must arrive uncompressed, and federate in the text format.
+      r.head.erase(http::field::accept_encoding);
+      if (e == Endpoint::kFederate) {
+        r.head.set(http::field::accept, "text/plain;version=0.0.4");
+      }
+    }
+    s_->metrics->outcome(e, Outcome::kEnforced);
+    state_ = State::kForwarded;
+    co_return Action::kContinue;
+  }
+
+  Action on_response_head(Request& r, ResponseHead& head) override {
+    if (state_ != State::kForwarded || !filter_) {
+      return Action::kContinue;
+    }
+    const auto enc = head[http::field::content_encoding];
+    if (!enc.empty() && !boost::beast::iequals(enc, "identity")) {
+      s_->metrics->rewrite_error(RewriteError::kResponse);
+      return respond(r, 502, "the upstream response is compressed and cannot be filtered",
+                     "response_encoding");
+    }
+    return Action::kContinue;
+  }
+
+  [[nodiscard]] bool wants_response_body(const Request& /*r*/,
+                                         const ResponseHead& head) const override {
+    if (state_ != State::kForwarded || !filter_) {
+      return false;
+    }
+    // Error bodies are read only to keep hidden label values out of upstream messages.
+    return head.result_int() == 200 || !scope_.hidden_labels.empty();
+  }
+
+  Action on_response_body(Request& r, ResponseHead& head, std::string& body) override {
+    if (state_ != State::kForwarded || !filter_) {
+      return Action::kContinue;
+    }
+    state_ = State::kDone;
+    if (head.result_int() != 200) {
+      return redact_error(r, head, body);
+    }
+    Result<std::string> out = filter(body);
+    if (!out.ok()) {
+      const bool ambiguous = out.status().code() == Code::kInvalidArgument;
+      s_->metrics->rewrite_error(ambiguous ? RewriteError::kDuplicateSeries
+                                           : RewriteError::kResponse);
+      return respond(r, ambiguous ? 400 : 502,
+                     ambiguous ? out.status().message()
+                               : "the upstream response could not be filtered: " +
+                                     out.status().message(),
+                     ambiguous ? "duplicate_series" : "response_unfilterable");
+    }
+    body = std::move(out).value();
+    return Action::kContinue;
+  }
+
+  void on_destroy() override { state_ = State::kDone; }
+
+ private:
+  enum class State { kStart, kForwarded, kDone };
+
+  Result<std::string> filter(std::string_view body) const {
+    const auto& hidden = scope_.hidden_labels;
+    switch (s_->endpoint) {
+      case Endpoint::kFederate: return response::strip_hidden_labels_text(body, hidden);
+      case Endpoint::kRules: return response::filter_rules(body, scope_, hidden);
+      case Endpoint::kAlerts: return response::filter_alerts(body, scope_, hidden);
+      case Endpoint::kMetadata: return response::filter_metadata(body, visible_names_);
+      default: break;
+    }
+    if (auto kind = response_kind(s_->endpoint)) {
+      return response::strip_hidden_labels_prometheus(body, *kind, hidden);
+    }
+    return Status::internal("no response filter for this endpoint");
+  }
+
+  // Some Prometheus errors quote whole label sets ("found duplicate series for the match group
+  // {...}"): an error that names a hidden label is replaced, keeping its status.
+  Action redact_error(Request& r, ResponseHead& head, std::string_view body) {
+    for (const std::string& label : scope_.hidden_labels) {
+      if (body.find(label) != std::string_view::npos) {
+        s_->metrics->rewrite_error(RewriteError::kRedactedError);
+        return respond(r, head.result_int(),
+                       "the query failed; the backend's message mentions a hidden label and is "
+                       "withheld",
+                       "redacted_error");
+      }
+    }
+    return Action::kContinue;
+  }
+
+  Action respond(Request& r, unsigned status, std::string message, std::string_view reason) {
+    state_ = State::kDone;
+    r.reply = StepReply{};
+    r.reply.status = status;
+    r.reply.message = std::move(message);
+    r.reply.reason = "prometheus_denied{" + std::string(reason) + "}";
+    return Action::kRespond;
+  }
+
+  Action deny(Request& r, unsigned status, std::string message, std::string_view reason,
+              Outcome outcome) {
+    s_->metrics->outcome(s_->endpoint, outcome);
+    return respond(r, status, std::move(message), reason);
+  }
+
+  std::shared_ptr<const Shared> s_;
+  State state_ = State::kStart;
+  bool filter_ = false;
+  filters::Scope scope_;
+  std::set<std::string> visible_names_;
+};
+
+class Factory final : public StepFactory {
+ public:
+  explicit Factory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
+  [[nodiscard]] std::unique_ptr<Step> create() const override {
+    return std::make_unique<PrometheusStep>(s_);
+  }
+
+ private:
+  std::shared_ptr<const Shared> s_;
+};
+
+}  // namespace
+
+Result<StepFactoryPtr> make_prometheus_step(const config::Config& cfg, const config::Route& route,
+                                            Services& services, PrometheusStepOptions options) {
+  const std::string where = "route '" + route.name + "': enforcer 'prometheus': ";
+  auto endpoint = endpoint_for_path(route.path);
+  if (!endpoint) {
+    return Status::invalid_argument(
+        where + "path '" + route.path +
+        "' is not a Prometheus API endpoint this enforcer serves (query, query_range, "
+        "query_exemplars, series, labels, label/{name}/values, federate, rules, alerts, "
+        "metadata, status/buildinfo)");
+  }
+  if (route.auth != config::AuthMode::kRequired && *endpoint != Endpoint::kBuildinfo) {
+    return Status::invalid_argument(where + "needs auth: required (a tenant scope comes from "
+                                            "the principal)");
+  }
+  auto shared = std::make_shared<Shared>();
+  shared->endpoint = *endpoint;
+  shared->label_param = label_param_name(route.path);
+  shared->options = std::move(options);
+  auto policy = authz::Policy::compile(cfg.tenants);
+  if (!policy.ok()) {
+    return Status::invalid_argument(where + policy.status().message());
+  }
+  shared->policy = std::move(policy).value();
+  try {  // prometheus-cpp reports registry conflicts by throwing; this is load time
+    ::prometheus::Registry* reg = services.registry;
+    if (reg == nullptr) {
+      shared->own_registry = std::make_shared<::prometheus::Registry>();
+      reg = shared->own_registry.get();
+    }
+    shared->metrics = std::make_unique<StepMetrics>(*reg);
+  } catch (const std::exception& ex) {
+    return Status::internal(where + "metrics: " + ex.what());
+  }
+  return StepFactoryPtr(std::make_shared<Factory>(std::move(shared)));
+}
+
+}  // namespace obsgate::gateway::prom_api
