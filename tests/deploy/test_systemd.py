@@ -26,7 +26,7 @@ REQUIRED = {
     "ReadOnlyPaths": "/etc/obsgate",
     "EnvironmentFile": "/etc/default/obsgate",
     "KillSignal": "SIGTERM",
-    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX AF_NETLINK",
     "MemoryDenyWriteExecute": "yes",
     "SystemCallArchitectures": "native",
 }
