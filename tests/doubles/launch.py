@@ -123,8 +123,11 @@ class DoubleProcess:
 class LokiDouble(DoubleProcess):
     """seed: a list of streams, or {"tenants": {org: [streams]}} (see README.md)."""
 
-    def __init__(self, seed=None, multi_tenant=False, extra_args=(), timeout=15.0):
+    def __init__(self, seed=None, multi_tenant=False, gzip_responses=False, extra_args=(),
+                 timeout=15.0):
         args = list(extra_args)
+        if gzip_responses:
+            args.append("--gzip-responses")
         self._seed_tmp = None
         if seed is not None:
             fd, path = tempfile.mkstemp(prefix="loki-seed-", suffix=".json")

@@ -294,6 +294,7 @@ class LokiServer(DoubleServer):
         super().__init__(args.port, LokiHandler, verbose=args.verbose)
         self.multi = args.multi_tenant
         self.max_entries = args.max_entries_limit
+        self.gzip_responses = args.gzip_responses
         self.store = Store(time.time_ns())
         self.tails_active = 0
         self.tails_total = 0
@@ -335,8 +336,16 @@ class LokiHandler(DoubleHandler):
         self.reply_text(e.status, e.text + "\n")
 
     def ok(self, data):
-        self.reply_raw(200, json.dumps(data, separators=(",", ":")).encode(),
-                       "application/json; charset=UTF-8")
+        body = json.dumps(data, separators=(",", ":")).encode()
+        headers = []
+        if self.server.gzip_responses:
+            headers.append(("Vary", "Accept-Encoding"))
+            accept = [t.split(";")[0].strip().lower()
+                      for t in (self.headers.get("Accept-Encoding") or "").split(",")]
+            if "gzip" in accept:
+                body = gzip.compress(body)
+                headers.append(("Content-Encoding", "gzip"))
+        self.reply_raw(200, body, "application/json; charset=UTF-8", headers)
 
     def handle_api(self, rec):
         path = rec["path"]
@@ -922,6 +931,8 @@ def main(argv=None):
     ap.add_argument("--multi-tenant", action="store_true",
                     help="require X-Scope-OrgID (401 'no org id' otherwise)")
     ap.add_argument("--max-entries-limit", type=int, default=5000)
+    ap.add_argument("--gzip-responses", action="store_true",
+                    help="gzip JSON answers for clients that accept it")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     serve(LokiServer(args))

@@ -693,6 +693,22 @@ class TailTest(unittest.TestCase):
                 self.assertTrue(body.startswith(prefix), body)
 
 
+class GzipTest(unittest.TestCase):
+    def test_gzip_responses(self):
+        with LokiDouble(seed=SEED, gzip_responses=True) as d:
+            plain = d.request("GET", "/loki/api/v1/labels?start=%d" % T0)
+            zipped = d.request("GET", "/loki/api/v1/labels?start=%d" % T0,
+                               headers={"Accept-Encoding": "deflate, gzip;q=0.8"})
+            self.assertNotIn("content-encoding", plain[1])
+            self.assertEqual(zipped[1]["content-encoding"], "gzip")
+            self.assertEqual(zipped[1]["vary"], "Accept-Encoding")
+            self.assertEqual(json.loads(gzip.decompress(zipped[2])), json.loads(plain[2]))
+            self.assertEqual(json.loads(plain[2])["data"], ["app", "env", "team"])
+        with LokiDouble(seed=SEED) as d:  # off by default
+            r = d.request("GET", "/loki/api/v1/labels", headers={"Accept-Encoding": "gzip"})
+            self.assertNotIn("content-encoding", r[1])
+
+
 class ModeTest(unittest.TestCase):
     def test_close_mode_records_then_drops(self):
         with LokiDouble() as d:
