@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOST = "127.0.0.1"
 MAX_BODY = 64 << 20
+MAX_TEXT = 1 << 20
 MODES = ("normal", "hang", "close")
 
 
@@ -136,6 +137,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
             "query": [list(p) for p in query],
             "headers": [[k, v] for k, v in self.headers.items()],
             "body_len": len(body),
+            "body_text": _text(body),
             "status": None,
         }
         self.rec = rec
@@ -278,6 +280,18 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def header(self, name):
         return self.headers.get(name)
+
+
+def _text(body):
+    """The body as text if it is UTF-8 (at most 1 MiB of it), else None."""
+    if not body:
+        return ""
+    try:
+        return body[:MAX_TEXT].decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start >= MAX_TEXT - 3 and len(body) > MAX_TEXT:
+            return body[:e.start].decode("utf-8")
+        return None
 
 
 def serve(server):

@@ -113,6 +113,13 @@ class BaoServer(DoubleServer):
 class BaoHandler(DoubleHandler):
     server_version = "obsgate-openbao-double"
 
+    def reply_raw(self, status, data, ctype, headers=()):
+        # OpenBao marks every API answer uncacheable.
+        super().reply_raw(status, data, ctype, [("Cache-Control", "no-store")] + list(headers))
+
+    def reply_empty(self, status, headers=()):
+        super().reply_empty(status, [("Cache-Control", "no-store")] + list(headers))
+
     def handle_api(self, rec):
         srv = self.server
         path = rec["path"]

@@ -333,6 +333,7 @@ class QueryTest(unittest.TestCase):
         self.assertEqual(rec["tenant"], "team-a")
         self.assertIn(["X-Scope-OrgID", "team-a"], rec["headers"])
         self.assertEqual(rec["status"], 200)
+        self.assertEqual(urllib.parse.parse_qsl(rec["body_text"]), [tuple(p) for p in rec["form"]])
         self.d.reset()
         self.assertEqual(self.d.requests(), [])
 
@@ -577,6 +578,7 @@ class PushTest(unittest.TestCase):
                 self.assertTrue(text.decode().startswith(prefix), text)
                 rec = self.d.requests("/loki/api/v1/push")[0]
                 self.assertEqual(rec["status"], 400)
+                self.assertEqual(rec["body_len"], len(body))
                 self.assertNotIn("push", rec)
         self.assertEqual(self.stored(), [])
 

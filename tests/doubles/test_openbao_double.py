@@ -126,6 +126,7 @@ class MetricsTest(unittest.TestCase):
                     self.assertEqual(json.loads(body), {"errors": ["permission denied"]})
                 else:
                     self.assertTrue(hdrs["content-type"].startswith("text/plain"))
+                self.assertEqual(hdrs["cache-control"], "no-store")
 
     def test_prometheus_text_shape(self):
         status, _, body = self.metrics(self.d, {"X-Vault-Token": TOKEN})
