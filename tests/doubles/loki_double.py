@@ -29,7 +29,8 @@ from wire import WireError, decode_push_proto, parse_label_string, snappy_decomp
 
 NS = 1_000_000_000
 SINGLE_TENANT = "fake"
-DEFAULT_SINCE = 3600 * NS
+DEFAULT_SINCE = 3600 * NS  # queries, stats, volume, patterns, tail
+METADATA_SINCE = 6 * 3600 * NS  # labels, label values, series, detected_* (as Loki's docs say)
 MAX_POINTS = 11000
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -398,7 +399,7 @@ class LokiHandler(DoubleHandler):
             if d is None:
                 raise bad('cannot parse "%s" to a valid duration' % p["since"])
             since = d
-        start = parse_timestamp(p.get("start"), end - since)
+        start = parse_timestamp(p.get("start"), min(end, now) - since)
         if end < start:
             raise bad("end timestamp must not be before or equal to start time")
         return start, end
@@ -496,19 +497,19 @@ class LokiHandler(DoubleHandler):
         return [s for s in streams if s.window(start, end)], sel
 
     def q_labels(self, tenants, p, pairs):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         streams, _ = self.selected(tenants, p, start, end)
         names = sorted({k for s in streams for k in s.labels})
         self.ok({"status": "success", "data": names})
 
     def q_label_values(self, tenants, p, pairs, name):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         streams, _ = self.selected(tenants, p, start, end)
         values = sorted({s.labels[name] for s in streams if name in s.labels})
         self.ok({"status": "success", "data": values})
 
     def q_series(self, tenants, p, pairs):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         groups = [v for k, v in pairs if k in ("match[]", "match")]
         if not groups:
             raise bad("0 matcher groups supplied")
@@ -616,7 +617,7 @@ class LokiHandler(DoubleHandler):
         self.ok({"status": "success", "data": data})
 
     def q_detected_labels(self, tenants, p, pairs):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         streams, _ = self.selected(tenants, p, start, end)
         card = {}
         for s in streams:
@@ -643,7 +644,7 @@ class LokiHandler(DoubleHandler):
         return fields
 
     def q_detected_fields(self, tenants, p, pairs):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         limit = self.limit({"limit": p.get("limit") or p.get("field_limit")}, 1000)
         fields = self.detected(tenants, p, start, end)
         out = []
@@ -656,7 +657,7 @@ class LokiHandler(DoubleHandler):
         self.ok({"fields": out, "limit": limit})
 
     def q_detected_field_values(self, tenants, p, pairs, name):
-        start, end = self.bounds(p)
+        start, end = self.bounds(p, METADATA_SINCE)
         limit = self.limit({"limit": p.get("limit") or p.get("field_limit")}, 1000)
         fields = self.detected(tenants, p, start, end)
         values = sorted(fields.get(name, {}).get("values", ()))[:limit]

@@ -418,6 +418,34 @@ class QueryTest(unittest.TestCase):
         self.assertEqual((status, body), (200, "ready\n"))
 
 
+class DefaultWindowTest(unittest.TestCase):
+    """Defaults: queries look back 1h, metadata 6h, from min(end, now)."""
+
+    def test_defaults(self):
+        seed = [{"labels": {"app": "old"}, "entries": [["now-3h", "old line"]]},
+                {"labels": {"app": "new"}, "entries": [["now-30m", "new line"]]}]
+        with LokiDouble(seed=seed) as d:
+            later = str(time.time_ns() + 3600 * NS)
+            cases = [
+                ("/loki/api/v1/query_range", {"query": '{app=~".+"}'}, ["new line"]),
+                ("/loki/api/v1/query_range", {"query": '{app=~".+"}', "end": later},
+                 ["new line"]),
+                ("/loki/api/v1/query_range", {"query": '{app=~".+"}', "since": "4h"},
+                 ["new line", "old line"]),
+                ("/loki/api/v1/label/app/values", {}, ["new", "old"]),
+                ("/loki/api/v1/label/app/values", {"since": "1h"}, ["new"]),
+                ("/loki/api/v1/series", {"match[]": "{}"}, [{"app": "new"}, {"app": "old"}]),
+            ]
+            for path, params, want in cases:
+                with self.subTest(path=path, params=params):
+                    status, _, doc = get(d, path, params)
+                    self.assertEqual(status, 200, doc)
+                    got = doc["data"]
+                    if isinstance(got, dict):
+                        got = [l for _, l in lines_of(got["result"])]
+                    self.assertEqual(got, want)
+
+
 class TenantTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
