@@ -92,6 +92,11 @@ class Scratch:
             text = text.replace(prefix, self.local(prefix))
         return text
 
+    # Names every generated leaf certificate carries, so one certificate serves any of the
+    # roles an artifact gives it (listener, upstream, client) on loopback.
+    SANS = ["DNS:localhost", "IP:127.0.0.1", "DNS:obsgate.observability.svc",
+            "DNS:prometheus.monitoring.svc", "DNS:loki-gateway.loki.svc"]
+
     def make_files(self, abs_paths):
         ca = self._ca()
         for p in sorted(set(abs_paths)):
@@ -125,10 +130,15 @@ class Scratch:
         r = run([tool("openssl"), "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                  "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost"])
         assert r.returncode == 0, r.stderr
+        ext = crt + ".ext"
+        with open(ext, "w") as f:
+            f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n"
+                    % ",".join(self.SANS))
         r = run([tool("openssl"), "x509", "-req", "-in", csr, "-CA", ca + ".crt", "-CAkey",
-                 ca + ".key", "-CAcreateserial", "-out", crt, "-days", "2"])
+                 ca + ".key", "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext])
         assert r.returncode == 0, r.stderr
         os.unlink(csr)
+        os.unlink(ext)
 
 
 def file_settings(node, keys=("_file", "_files")):

@@ -4,13 +4,20 @@ paths). obsgate.yaml itself passes `obsgate --check-config`. When kubectl is ins
 `kubectl kustomize` must render the kustomization too (kubectl is not a Debian package; the
 structural checks here do not depend on it)."""
 
+import json
 import os
 import shutil
+import socket
+import ssl
+import sys
 import unittest
 
-from deploy_common import (Scratch, file_settings, load_yaml, load_yaml_all, obsgate_bin, path,
-                           read, run)
+from deploy_common import (ROOT, Scratch, file_settings, load_yaml, load_yaml_all, obsgate_bin,
+                           path, read, run)
 import yaml
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402  (the integration tests' obsgate launcher and test upstream)
 
 K = path("kubernetes")
 KUSTOMIZATION = load_yaml(os.path.join(K, "kustomization.yaml"))
@@ -277,6 +284,54 @@ class ObsgateConfigTest(unittest.TestCase):
                                                                      "upstream: lokki"))
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("lokki", r.stderr + r.stdout)
+
+
+class ServeTest(unittest.TestCase):
+    """obsgate serves with obsgate.yaml: TLS on the public listener with the generated
+    certificate, TLS towards the upstream with the backends' CA and the configured server name.
+    Only addresses change: listeners move to free loopback ports, the prometheus upstream's URL
+    to a local TLS test backend (its tls.server_name stays)."""
+
+    def test_query_through_production_config(self):
+        text = read(os.path.join(K, "obsgate.yaml"))
+        cfg = yaml.safe_load(text)
+        with Scratch() as s:
+            s.make_files(file_settings(cfg) + ["/upstream/tls.crt"])
+            uctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            uctx.load_cert_chain(s.local("/upstream/tls.crt"), s.local("/upstream/tls.key"))
+            up = harness.Upstream(ssl_context=uctx)
+            gw = None
+            try:
+                cfg = yaml.safe_load(s.relocate(text, ["/etc/obsgate/"]))
+                for listener in cfg["server"]["listeners"]:
+                    listener.update(address="127.0.0.1", port=harness.free_port())
+                cfg["admin"].update(address="127.0.0.1", port=harness.free_port())
+                prom = [u for u in cfg["upstreams"] if u["name"] == "prometheus"][0]
+                prom["url"] = up.url
+                gw = harness.Gateway(cfg, s.dir)
+                gw.start()
+                ca = s.local("/etc/obsgate/tls/clients-ca.crt")  # the scratch CA signs all
+                ctx = ssl.create_default_context(cafile=ca)
+                with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="obsgate.observability.svc") as c:
+                        c.sendall(b"GET /api/v1/query?query=up HTTP/1.1\r\n"
+                                  b"Host: obsgate.observability.svc\r\n"
+                                  b"Connection: close\r\n\r\n")
+                        data = b""
+                        while True:
+                            chunk = c.recv(65536)
+                            if not chunk:
+                                break
+                            data += chunk
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+                (rec,) = up.requests("/api/v1/query")
+                self.assertEqual(rec.target, "/api/v1/query?query=up")
+                self.assertIn("prometheus.monitoring.svc", up.sni_seen)
+                self.assertIsNotNone(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+            finally:
+                if gw is not None:
+                    gw.stop()
+                up.stop()
 
 
 class KustomizeTest(unittest.TestCase):
