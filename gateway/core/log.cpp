@@ -122,6 +122,18 @@ JsonLine& JsonLine::null(std::string_view k) {
   return *this;
 }
 
+JsonLine& JsonLine::strs(std::string_view k, const std::vector<std::string>& values) {
+  key(k);
+  out_ += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    out_ += i == 0 ? "\"" : ",\"";
+    escape_into(out_, values[i]);
+    out_ += '"';
+  }
+  out_ += ']';
+  return *this;
+}
+
 JsonLine& JsonLine::raw(std::string_view k, std::string_view json) {
   key(k);
   out_ += json;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -43,6 +44,7 @@ class JsonLine {
   JsonLine& dbl(std::string_view key, double value);
   JsonLine& boolean(std::string_view key, bool value);
   JsonLine& null(std::string_view key);
+  JsonLine& strs(std::string_view key, const std::vector<std::string>& values);  // array
   JsonLine& raw(std::string_view key, std::string_view json);  // value already JSON
   std::string finish();
 

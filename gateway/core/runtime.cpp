@@ -1,5 +1,7 @@
 #include "gateway/core/runtime.h"
 
+#include "gateway/steps/chain.h"
+
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -41,7 +43,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> client_tls(const config::Upst
 
 Result<std::shared_ptr<const Runtime>> Runtime::build(config::ConfigPtr cfg,
                                                        GatewayMetrics& metrics,
-                                                       uint64_t generation) {
+                                                       uint64_t generation,
+                                                       Services& services) {
   std::vector<routing::RouteSpec> specs;
   specs.reserve(cfg->routes.size());
   for (const auto& r : cfg->routes) {
@@ -101,6 +104,11 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(config::ConfigPtr cfg,
     rr.total = &metrics.duration.Add({{"route", r.name}, {"component", "total"}}, b);
     rr.gateway = &metrics.duration.Add({{"route", r.name}, {"component", "gateway"}}, b);
     rr.upstream_time = &metrics.duration.Add({{"route", r.name}, {"component", "upstream"}}, b);
+    auto chain = build_chain(*cfg, r, services);
+    if (!chain.ok()) {
+      return Status::invalid_argument(cfg->source + ": " + chain.status().message());
+    }
+    rr.steps = std::move(chain).value();
     rt->routes.push_back(std::move(rr));
   }
   return std::shared_ptr<const Runtime>(std::move(rt));

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "gateway/core/metrics.h"
 #include "gateway/routing/router.h"
+#include "gateway/steps/step.h"
 
 namespace obsgate::gateway {
 
@@ -35,6 +36,8 @@ struct RouteRuntime {
   prometheus::Histogram* total = nullptr;
   prometheus::Histogram* gateway = nullptr;
   prometheus::Histogram* upstream_time = nullptr;
+  // The route's processing steps (authentication, enforcer), in order; empty = plain proxy.
+  std::vector<StepFactoryPtr> steps;
 };
 
 struct Runtime {
@@ -45,10 +48,10 @@ struct Runtime {
   uint64_t generation = 0;
 
   // Builds and validates everything that needs more than the YAML schema: route patterns and
-  // overlaps (errors cite the route by name), TLS material.
+  // overlaps (errors cite the route by name), TLS material, each route's step chain.
   static Result<std::shared_ptr<const Runtime>> build(config::ConfigPtr cfg,
                                                        GatewayMetrics& metrics,
-                                                       uint64_t generation);
+                                                       uint64_t generation, Services& services);
 
  private:
   explicit Runtime(routing::Router r) : router(std::move(r)) {}

@@ -17,6 +17,7 @@
 
 #include "gateway/core/session.h"
 #include "gateway/core/worker.h"
+#include "gateway/steps/services.h"
 
 #ifndef OBSGATE_VERSION
 #define OBSGATE_VERSION "dev"
@@ -114,11 +115,6 @@ class ServerImpl final : public Server {
   }
 
   Status init() {
-    auto rt = Runtime::build(cfg_, metrics_, ++generation_);
-    if (!rt.ok()) {
-      return rt.status();
-    }
-    holder_ = std::make_unique<RuntimeHolder>(*rt);
     auto access = LogSink::open(cfg_->logging.access_log);
     if (!access.ok()) {
       return access.status();
@@ -127,6 +123,13 @@ class ServerImpl final : public Server {
     if (!decision.ok()) {
       return decision.status();
     }
+    services_.registry = registry_.get();
+    services_.decision_log = decision->get();
+    auto rt = Runtime::build(cfg_, metrics_, ++generation_, services_);
+    if (!rt.ok()) {
+      return rt.status();
+    }
+    holder_ = std::make_unique<RuntimeHolder>(*rt);
     shared_.metrics = &metrics_;
     shared_.runtime = holder_.get();
     shared_.access_log = *access;
@@ -249,7 +252,7 @@ class ServerImpl final : public Server {
     } else if (auto change = restart_required_change(*cfg_, **next); !change.empty()) {
       why = change + " changed: restart obsgate to apply it";
     } else {
-      auto rt = Runtime::build(*next, metrics_, generation_ + 1);
+      auto rt = Runtime::build(*next, metrics_, generation_ + 1, services_);
       if (!rt.ok()) {
         why = rt.status().message();
       } else {
@@ -370,6 +373,7 @@ class ServerImpl final : public Server {
   uint64_t generation_ = 0;
   std::unique_ptr<RuntimeHolder> holder_;
   Shared shared_;
+  Services services_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<BoundListener>> listeners_;
   asio::io_context admin_ioc_{1};

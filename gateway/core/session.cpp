@@ -8,6 +8,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -19,6 +22,7 @@
 #include "gateway/core/wire.h"
 #include "gateway/routing/params.h"
 #include "gateway/routing/target.h"
+#include "gateway/steps/step.h"
 
 namespace obsgate::gateway {
 
@@ -73,12 +77,53 @@ struct Exchange {
   uint64_t bytes_out = 0;
   Clock::duration upstream_time{0};
   std::string detail;  // "<module>_denied{<reason>}" / "upstream_error{<kind>}"
+  struct StepRun* run = nullptr;  // the route's steps, when it has any
 };
 
-enum class Step { kOk, kClientGone, kClientBadBody, kBodyTooLarge, kUpstreamFailed };
+// One request's steps and the Request they share. on_destroy() runs exactly once per step when
+// the exchange ends, however it ended.
+struct StepRun {
+  StepRun(RequestHead& head, std::string_view path, const routing::PathParams& path_params,
+          const routing::Params& query, const routing::Params* form, const Runtime& rt,
+          const RouteRuntime& route, const UpstreamRuntime* up, const ListenerInfo& listener,
+          std::string_view client_ip, x509_st* cert)
+      : conn{listener.name, client_ip, listener.tls, cert},
+        req{head, path, path_params, query, form, conn, *rt.cfg, *route.cfg, up} {
+    take(head, http::field::authorization, req.authorization, req.authorization_repeated);
+    take(head, "X-Obsgate-Tenant", req.tenant, req.tenant_repeated);
+  }
+  StepRun(const StepRun&) = delete;
+  StepRun& operator=(const StepRun&) = delete;
+  ~StepRun() {
+    for (auto& st : steps) {
+      st->on_destroy();
+    }
+  }
+
+  template <class Name>
+  static void take(const RequestHead& head, Name name, std::string& out, bool& repeated) {
+    auto range = head.equal_range(name);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (!out.empty() || it != range.first) {
+        repeated = true;
+      }
+      out = std::string(it->value());
+    }
+  }
+
+  ConnectionInfo conn;
+  Request req;
+  std::vector<std::unique_ptr<Step>> steps;
+};
+
+enum class IoStep { kOk, kClientGone, kClientBadBody, kBodyTooLarge, kUpstreamFailed };
+
+std::string principal_label(const authz::Principal& p) {
+  return p.cert_identity.empty() ? p.subject : p.cert_identity;
+}
 
 struct StepResult {
-  Step step = Step::kOk;
+  IoStep step = IoStep::kOk;
   error_code ec;
 };
 
@@ -230,22 +275,19 @@ class Session {
       co_return !has_body;
     }
     const RouteRuntime& route = rt_->routes[match_.route_index];
-    const UpstreamRuntime& up = rt_->upstreams[route.upstream];
+    const UpstreamRuntime* up = &rt_->upstreams[route.upstream];
     ex.route = &route;
-    ex.upstream = &up;
-    const auto flavor = up.cfg->api;
+    ex.upstream = up;
+    const auto flavor = up->cfg->api;
+    const bool has_steps = !route.steps.empty();
 
-    if (route.cfg->auth != config::AuthMode::kUnsafeNone) {
-      // No identity provider can be configured yet (config validation refuses such routes);
-      // fail closed should one get here.
-      co_await reply(ex, flavor, 401, "authentication required", "authn_denied{no_provider}",
-                     !has_body, {}, "Bearer realm=\"obsgate\"");
-      co_return !has_body;
-    }
-
-    if (!route.cfg->unsafe_any_query_params) {
-      // Default deny for parameters: every query parameter, and every form-body parameter
-      // (Prometheus and Loki read both through Go's ParseForm), must be on the route's list.
+    // Parameters are parsed once: for the route's allowlist (default deny) and for the steps.
+    // Prometheus and Loki read the URL and urlencoded form bodies alike (Go's ParseForm), so
+    // both are inspected; multipart bodies (which Go's FormValue also reads) are refused.
+    routing::Params query;
+    std::optional<routing::Params> form;
+    const bool allowlist = !route.cfg->unsafe_any_query_params;
+    if (allowlist || has_steps) {
       if (target->has_query) {
         auto params = routing::parse_params(target->raw_query);
         if (!params.ok()) {
@@ -253,64 +295,125 @@ class Session {
                          "params_denied{" + params.status().message() + "}", !has_body);
           co_return !has_body;
         }
-        if (!co_await params_allowed(ex, route, flavor, *params, has_body)) {
+        query = std::move(params).value();
+        if (allowlist && !co_await params_allowed(ex, route, flavor, query, has_body)) {
           co_return !has_body;
         }
       }
       const auto media = media_type(req[http::field::content_type]);
       if (has_body && beast::iequals(media, "multipart/form-data")) {
-        // Go's FormValue parses multipart bodies too: parameters could hide there, and we do
-        // not parse multipart, so it is refused rather than passed through unchecked.
         co_await reply(ex, flavor, 415, "multipart/form-data bodies are not accepted here",
                        "params_denied{multipart_body}", false);
         co_return false;
       }
-      // Only urlencoded form bodies carry parameters (Go's ParseForm); any other body type
-      // streams through untouched.
       if (has_body && beast::iequals(media, "application/x-www-form-urlencoded")) {
-        Step st = co_await buffer_body(p, server.limits.max_buffered_body_bytes, ex);
-        if (st != Step::kOk) {
-          if (st == Step::kBodyTooLarge || st == Step::kClientBadBody) {
-            const bool big = st == Step::kBodyTooLarge;
-            co_await reply(ex, flavor, big ? 413 : 400,
-                           big ? "request body too large" : "malformed request body",
-                           big ? "http_denied{body_too_large}" : "http_denied{malformed_body}",
-                           false);
-          }
+        if (!co_await read_body(ex, p, flavor)) {
           co_return false;
         }
-        auto form = routing::parse_params(*buffered_);
-        if (!form.ok()) {
+        auto parsed = routing::parse_params(*buffered_);
+        if (!parsed.ok()) {
           co_await reply(ex, flavor, 400, "invalid form body",
-                         "params_denied{" + form.status().message() + "}", true);
+                         "params_denied{" + parsed.status().message() + "}", true);
           co_return true;
         }
-        if (!co_await params_allowed(ex, route, flavor, *form, false)) {
+        form = std::move(parsed).value();
+        if (allowlist && !co_await params_allowed(ex, route, flavor, *form, false)) {
           co_return true;
         }
       }
     }
 
-    // The forwarded head: normalised path, owned and hop-by-hop headers removed.
+    // The forwarded head: normalised path, owned and hop-by-hop headers removed before any
+    // step runs, so what a step sets is sent as set.
     const bool client_keep_alive = req.keep_alive();
     const bool client_chunked = p.chunked();
     const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    std::optional<StepRun> run;
+    if (has_steps) {
+      run.emplace(req.base(), ex.path, match_.params, query, form ? &*form : nullptr, *rt_,
+                  route, up, listener_, client_ip_, peer_cert());
+      ex.run = &*run;
+    }
+    remove_hop_by_hop(req);
+    strip_headers(req, up->cfg->strip_request_headers);
+    req.erase(http::field::expect);
+
+    std::optional<std::string> fwd_query;
+    if (run) {
+      Request& r = run->req;
+      for (auto& f : route.steps) {
+        run->steps.push_back(f->create());
+      }
+      bool respond = false;
+      for (auto& st : run->steps) {
+        if (co_await st->on_request(r) == Action::kRespond) {
+          respond = true;
+          break;
+        }
+      }
+      if (!respond) {
+        const bool want_body = std::any_of(run->steps.begin(), run->steps.end(),
+                                           [&](const auto& st) { return st->wants_request_body(r); });
+        if (want_body) {
+          if (has_body && !buffered_ && !co_await read_body(ex, p, flavor)) {
+            write_decision(ex, r);
+            co_return false;
+          }
+          if (!buffered_) {
+            buffered_.emplace();
+          }
+          r.body = &*buffered_;
+          for (auto& st : run->steps) {
+            if (co_await st->on_request_body(r) == Action::kRespond) {
+              respond = true;
+              break;
+            }
+          }
+        }
+      }
+      write_decision(ex, r);
+      if (respond) {
+        const bool consumed = !has_body || buffered_.has_value();
+        co_await step_reply(ex, flavor, r.reply, consumed);
+        co_return consumed;
+      }
+      if (r.forward_body) {
+        // The client's body is replaced: read (and drop) it first so the connection stays in
+        // step, then send the step's body with a plain Content-Length.
+        if (has_body && !buffered_ && !co_await read_body(ex, p, flavor)) {
+          co_return false;
+        }
+        buffered_ = std::move(*r.forward_body);
+        if (r.forward_content_type) {
+          req.set(http::field::content_type, *r.forward_content_type);
+        }
+      }
+      if (route.cfg->forward_token && r.authenticated && !r.authorization.empty()) {
+        req.set(http::field::authorization, r.authorization);
+      }
+      fwd_query = std::move(r.forward_query);
+      up = r.upstream;
+      ex.upstream = up;
+    }
+
     if (buffered_) {
       // The body was read here already: forward it with a plain Content-Length.
       req.chunked(false);
       req.content_length(buffered_->size());
     }
-    remove_hop_by_hop(req);
-    strip_headers(req, up.cfg->strip_request_headers);
-    req.erase(http::field::expect);
-    std::string fwd_target = up.cfg->base_path + target->path;
-    if (target->has_query) {
+    std::string fwd_target = up->cfg->base_path + target->path;
+    if (fwd_query) {
+      if (!fwd_query->empty()) {
+        fwd_target += '?';
+        fwd_target += *fwd_query;
+      }
+    } else if (target->has_query) {
       fwd_target += '?';
       fwd_target += target->raw_query;
     }
     req.target(fwd_target);
     req.version(11);
-    req.set(http::field::host, up.host_header);
+    req.set(http::field::host, up->host_header);
     req.set("X-Request-Id", ex.request_id);
     set_forwarded(req, client_ip_, listener_.tls);
     if (client_chunked && !buffered_) {
@@ -325,7 +428,7 @@ class Session {
         co_return false;
       }
     }
-    co_return co_await forward(ex, p, up, has_body, client_keep_alive);
+    co_return co_await forward(ex, p, *up, has_body, client_keep_alive);
   }
 
   asio::awaitable<bool> params_allowed(Exchange& ex, const RouteRuntime& route,
@@ -342,13 +445,94 @@ class Session {
     co_return true;
   }
 
+  // Buffers the request body (cap: max_buffered_body_bytes); answers 413/400 itself on
+  // failure. Returns false when the connection must close.
+  asio::awaitable<bool> read_body(Exchange& ex, http::request_parser<http::buffer_body>& p,
+                                  config::ApiFlavor flavor) {
+    IoStep st = co_await buffer_body(p, cfg().server.limits.max_buffered_body_bytes, ex);
+    if (st == IoStep::kOk) {
+      co_return true;
+    }
+    if (st == IoStep::kBodyTooLarge || st == IoStep::kClientBadBody) {
+      const bool big = st == IoStep::kBodyTooLarge;
+      co_await reply(ex, flavor, big ? 413 : 400,
+                     big ? "request body too large" : "malformed request body",
+                     big ? "http_denied{body_too_large}" : "http_denied{malformed_body}", false);
+    }
+    co_return false;
+  }
+
+  // The client certificate of a TLS connection, only when it verified against the listener's
+  // client CA.
+  x509_st* peer_cert() {
+    if constexpr (requires { stream_.native_handle(); }) {
+      SSL* ssl = stream_.native_handle();
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      if (cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+        return cert;
+      }
+    }
+    return nullptr;
+  }
+
+  // One decision-log line per request whose steps recorded a decision.
+  void write_decision(const Exchange& ex, const Request& r) {
+    if (!r.decision.recorded) {
+      return;
+    }
+    auto& sink = worker_.shared().decision_log;
+    if (!sink || !sink->enabled()) {
+      return;
+    }
+    JsonLine line;
+    line.str("time", utc_timestamp_now())
+        .str("request_id", ex.request_id)
+        .str("route", r.route.name)
+        .str("method", ex.method)
+        .str("path", ex.path)
+        .str("decision", r.decision.allow ? "allow" : "deny")
+        .str("reason", r.decision.reason);
+    const auto& pr = r.principal;
+    if (r.authenticated) {
+      line.str("issuer", pr.issuer).str("subject", pr.subject);
+      if (!pr.cert_identity.empty()) {
+        line.str("cert_identity", pr.cert_identity);
+      }
+      line.strs("tenants", pr.tenants).strs("roles", pr.roles);
+    }
+    if (!r.decision.token_fingerprint.empty()) {
+      line.str("token_fingerprint", r.decision.token_fingerprint);
+    }
+    for (const auto& [k, v] : r.decision.extra) {
+      line.str(k, v);
+    }
+    line.str("remote", client_ip_);
+    sink->write(line.finish());
+  }
+
+  // Sends a step's reply: in the route's API error format, or as the step's own body (raw).
+  asio::awaitable<void> step_reply(Exchange& ex, config::ApiFlavor flavor, const StepReply& sr,
+                                   bool keep_alive) {
+    LocalReply lr;
+    if (sr.raw) {
+      lr.status = sr.status;
+      lr.content_type = sr.content_type;
+      lr.body = sr.body;
+    } else {
+      const bool expose = cfg().server.expose_error_reasons;
+      lr = make_local_reply(flavor, sr.status, sr.message, sr.reason, expose);
+    }
+    co_await send_reply(ex, sr.status, std::move(lr), sr.reason.empty() ? "step_reply" : sr.reason,
+                        keep_alive, {}, sr.www_authenticate, sr.headers);
+  }
+
   // The media type of a Content-Type value, without parameters or surrounding space.
   static std::string_view media_type(std::string_view content_type) {
     return trim_ows(content_type.substr(0, content_type.find(';')));
   }
 
   // Reads the whole request body into buffered_, at most `cap` bytes.
-  asio::awaitable<Step> buffer_body(http::request_parser<http::buffer_body>& p, uint64_t cap,
+  asio::awaitable<IoStep> buffer_body(http::request_parser<http::buffer_body>& p, uint64_t cap,
                                     Exchange& ex) {
     if (beast::iequals(p.get()[http::field::expect], "100-continue") && ex.client_version == 11) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -356,11 +540,11 @@ class Session {
       tcp_.expires_after(cfg().server.timeouts.request_read);
       co_await http::async_write(stream_, cont, redirect(ec));
       if (ec) {
-        co_return Step::kClientGone;
+        co_return IoStep::kClientGone;
       }
     }
     if (p.content_length() && *p.content_length() > cap) {
-      co_return Step::kBodyTooLarge;
+      co_return IoStep::kBodyTooLarge;
     }
     buffered_.emplace();
     auto& body = p.get().body();
@@ -374,19 +558,19 @@ class Session {
         ec = {};
       }
       if (ec == http::error::body_limit) {
-        co_return Step::kBodyTooLarge;
+        co_return IoStep::kBodyTooLarge;
       }
       if (ec) {
-        co_return is_client_gone(ec) ? Step::kClientGone : Step::kClientBadBody;
+        co_return is_client_gone(ec) ? IoStep::kClientGone : IoStep::kClientBadBody;
       }
       const size_t n = kRelayChunk - body.size;
       if (buffered_->size() + n > cap) {
-        co_return Step::kBodyTooLarge;
+        co_return IoStep::kBodyTooLarge;
       }
       buffered_->append(chunk(), n);
       ex.bytes_in += n;
     }
-    co_return Step::kOk;
+    co_return IoStep::kOk;
   }
 
   // Sends the request upstream and relays the response. Requests without a body are replayed
@@ -417,20 +601,20 @@ class Session {
       }
       StepResult sent = conn->tls() ? co_await send_request(conn->ssl(), *conn, p, ex)
                                     : co_await send_request(conn->plain(), *conn, p, ex);
-      if (sent.step == Step::kClientGone) {
+      if (sent.step == IoStep::kClientGone) {
         conn->close();
         co_return false;
       }
-      if (sent.step == Step::kBodyTooLarge || sent.step == Step::kClientBadBody) {
+      if (sent.step == IoStep::kBodyTooLarge || sent.step == IoStep::kClientBadBody) {
         conn->close();
-        const bool big = sent.step == Step::kBodyTooLarge;
+        const bool big = sent.step == IoStep::kBodyTooLarge;
         co_await reply(ex, flavor, big ? 413 : 400,
                        big ? "request body too large" : "malformed request body",
                        big ? "http_denied{body_too_large}" : "http_denied{malformed_body}",
                        false);
         co_return false;
       }
-      if (sent.step == Step::kOk) {
+      if (sent.step == IoStep::kOk) {
         std::optional<http::response_parser<http::buffer_body>> rp;
         const auto t1 = Clock::now();
         error_code ec = conn->tls() ? co_await read_response_head(conn->ssl(), *conn, rp, ex)
@@ -536,7 +720,7 @@ class Session {
       bool pending = true;
       error_code wec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, pending,
                                            Framing::kNone, 0, true);
-      co_return wec ? StepResult{Step::kUpstreamFailed, wec} : StepResult{};
+      co_return wec ? StepResult{IoStep::kUpstreamFailed, wec} : StepResult{};
     }
     const Framing framing = req.chunked()                  ? Framing::kChunked
                             : p.content_length().has_value() ? Framing::kLength
@@ -557,10 +741,10 @@ class Session {
           ec = {};
         }
         if (ec == http::error::body_limit) {
-          co_return StepResult{Step::kBodyTooLarge, ec};
+          co_return StepResult{IoStep::kBodyTooLarge, ec};
         }
         if (ec) {
-          co_return StepResult{is_client_gone(ec) ? Step::kClientGone : Step::kClientBadBody, ec};
+          co_return StepResult{is_client_gone(ec) ? IoStep::kClientGone : IoStep::kClientBadBody, ec};
         }
         n = kRelayChunk - body.size;
         ex.bytes_in += n;
@@ -569,7 +753,7 @@ class Session {
       ec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, head_pending, framing,
                                n, last);
       if (ec) {
-        co_return StepResult{Step::kUpstreamFailed, ec};
+        co_return StepResult{IoStep::kUpstreamFailed, ec};
       }
       if (last) {
         co_return StepResult{};
@@ -628,6 +812,24 @@ class Session {
                                    std::string(res[http::field::transfer_encoding]) + "'",
                                true);
       co_return false;
+    }
+    if (ex.run) {
+      // The route's steps see the response head, and may ask for the whole body.
+      Request& r = ex.run->req;
+      const auto flavor = rt_->upstreams[ex.route->upstream].cfg->api;
+      for (auto& st : ex.run->steps) {
+        if (st->on_response_head(r, res.base()) == Action::kRespond) {
+          co_await step_reply(ex, flavor, r.reply, client_keep_alive);
+          co_return client_keep_alive;
+        }
+      }
+      const bool want = ex.method != "HEAD" &&
+                        std::any_of(ex.run->steps.begin(), ex.run->steps.end(), [&](const auto& st) {
+                          return st->wants_response_body(r, res.base());
+                        });
+      if (want) {
+        co_return co_await filter_response(up, conn, rp, ex, flavor, client_keep_alive);
+      }
     }
     if (has_length) {
       // One canonical value ("5, 5" collapses to "5"; the parser already checked they agree).
@@ -707,12 +909,98 @@ class Session {
     co_return keep;
   }
 
+  // Reads the whole upstream response (cap: max_buffered_body_bytes), lets the steps edit it,
+  // and sends it with a Content-Length. Nothing reaches the client before the steps ran, so any
+  // failure still gets a proper error reply.
+  template <class Up>
+  asio::awaitable<bool> filter_response(Up& up, UpstreamConn& conn,
+                                        http::response_parser<http::buffer_body>& rp,
+                                        Exchange& ex, config::ApiFlavor flavor,
+                                        bool client_keep_alive) {
+    auto& res = rp.get();
+    const auto coding = trim_ows(res[http::field::content_encoding]);
+    if (!coding.empty() && !beast::iequals(coding, "identity")) {
+      ex.upstream_status = 0;
+      co_await upstream_failed(ex, *ex.upstream, UpstreamErrorKind::kProtocol,
+                               "response with Content-Encoding '" + std::string(coding) +
+                                   "' cannot be filtered",
+                               true);
+      co_return false;
+    }
+    const uint64_t cap = cfg().server.limits.max_buffered_body_bytes;
+    std::string out;
+    auto& body = res.body();
+    error_code ec;
+    while (!rp.is_done()) {
+      body.data = chunk();
+      body.size = kRelayChunk;
+      conn.tcp().expires_after(cfg().server.timeouts.upstream_response);
+      const auto t0 = Clock::now();
+      co_await http::async_read_some(up, conn.buffer, rp, redirect(ec));
+      ex.upstream_time += Clock::now() - t0;
+      if (ec == http::error::need_buffer) {
+        ec = {};
+      }
+      if (ec) {
+        const auto kind = ec == beast::error::timeout ? UpstreamErrorKind::kResponseTimeout
+                                                      : UpstreamErrorKind::kProtocol;
+        ex.upstream_status = 0;
+        co_await upstream_failed(ex, *ex.upstream, kind, ec.message(), true);
+        co_return false;
+      }
+      const size_t n = kRelayChunk - body.size;
+      if (out.size() + n > cap) {
+        ex.upstream->errors[static_cast<size_t>(UpstreamErrorKind::kProtocol)]->Increment();
+        co_await reply(ex, flavor, 502, "upstream response too large to filter",
+                       "upstream_error{response_too_large}", false);
+        co_return false;
+      }
+      out.append(chunk(), n);
+    }
+    Request& r = ex.run->req;
+    for (auto& st : ex.run->steps) {
+      if (st->on_response_body(r, res.base(), out) == Action::kRespond) {
+        co_await step_reply(ex, flavor, r.reply, client_keep_alive);
+        co_return client_keep_alive;
+      }
+    }
+    remove_hop_by_hop(res);
+    res.erase(http::field::transfer_encoding);
+    res.set(http::field::content_length, std::to_string(out.size()));
+    res.set("X-Request-Id", ex.request_id);
+    res.version(ex.client_version);
+    const bool keep =
+        client_keep_alive && !worker_.shared().draining.load(std::memory_order_relaxed);
+    res.keep_alive(keep);
+    head_.clear();
+    append_head(head_, res.base());
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head_), asio::buffer(out)};
+    tcp_.expires_after(cfg().server.timeouts.request_read);
+    co_await asio::async_write(stream_, bufs, redirect(ec));
+    ex.bytes_out += out.size();
+    if (ec) {
+      ex.detail = "downstream_error{write_failed}";
+      co_return false;
+    }
+    co_return keep;
+  }
+
   asio::awaitable<void> reply(Exchange& ex, config::ApiFlavor flavor, unsigned status,
                               std::string_view message, std::string detail, bool keep_alive,
                               std::string_view allow = {}, std::string_view www_authenticate = {}) {
     const bool expose = rt_ ? cfg().server.expose_error_reasons : true;
-    LocalReply lr = make_local_reply(flavor, status, message, detail, expose);
+    co_await send_reply(ex, status, make_local_reply(flavor, status, message, detail, expose),
+                        std::move(detail), keep_alive, allow, www_authenticate, {});
+  }
+
+  asio::awaitable<void> send_reply(
+      Exchange& ex, unsigned status, LocalReply lr, std::string detail, bool keep_alive,
+      std::string_view allow, std::string_view www_authenticate,
+      const std::vector<std::pair<std::string, std::string>>& headers) {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    for (const auto& [k, v] : headers) {
+      res.set(k, v);
+    }
     res.set(http::field::content_type, lr.content_type);
     if (ex.request_id.empty()) {
       ex.request_id = new_request_id();
@@ -755,9 +1043,13 @@ class Session {
     line.str("time", utc_timestamp_now())
         .str("request_id", ex.request_id)
         .str("listener", listener_.name)
-        .str("remote", client_ip_)
-        .null("principal")
-        .str("route", route)
+        .str("remote", client_ip_);
+    if (ex.run && ex.run->req.authenticated) {
+      line.str("principal", principal_label(ex.run->req.principal));
+    } else {
+      line.null("principal");
+    }
+    line.str("route", route)
         .str("method", ex.method)
         .str("path", ex.path)
         .num("status", ex.status)
