@@ -113,14 +113,14 @@ struct Request {
   // more than once is flagged, never joined: the consumer refuses it. When the route says
   // `forward_token: true`, the session puts the client's Authorization back on the forwarded
   // request after the chain ran (only if a step authenticated the request).
-  std::string authorization;
+  std::string authorization{};
   bool authorization_repeated = false;
-  std::string tenant;
+  std::string tenant{};
   bool tenant_repeated = false;
 
   // Set by the authentication step.
   bool authenticated = false;
-  authz::Principal principal;
+  authz::Principal principal{};
 
   // The buffered request body, when some step asked for it (after on_request).
   std::string* body = nullptr;
@@ -128,12 +128,12 @@ struct Request {
   // Rewrites of what is forwarded: the query string (without '?'; replaces the client's) and
   // the body (replaces the client's; sent with Content-Length; set `forward_content_type` too
   // when it changes).
-  std::optional<std::string> forward_query;
-  std::optional<std::string> forward_body;
-  std::optional<std::string> forward_content_type;
+  std::optional<std::string> forward_query{};
+  std::optional<std::string> forward_body{};
+  std::optional<std::string> forward_content_type{};
 
-  StepReply reply;
-  Decision decision;
+  StepReply reply{};
+  Decision decision{};
 };
 
 class Step {
