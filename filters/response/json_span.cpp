@@ -371,8 +371,8 @@ Status SeriesKeys::add(const Stripped& s) {
                                       : "hidden labels " + quoted + " distinguish";
   msg += " series that would otherwise be identical; ";
   if (hint_ == Hint::kLogStreams) {
-    msg += "drop " + std::string(names.size() == 1 ? "it" : "them") + " from the query (e.g. | drop " +
-           bare + ")";
+    msg += "drop " + std::string(names.size() == 1 ? "it" : "them") +
+           " from the query (e.g. | drop " + bare + ")";
   } else {
     msg += "aggregate " + std::string(names.size() == 1 ? "it" : "them") +
            " away (e.g. sum without (" + bare + ") (...))";

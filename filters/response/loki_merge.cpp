@@ -94,8 +94,9 @@ Status add_stream(std::string_view item, Merge& m) {
     return entries.status();
   }
   for (std::string_view e : *entries) {
-    auto parts = kind_of(e) == Kind::kArray ? elements(e) : Result<std::vector<std::string_view>>(
-                                                                bad_upstream("log entry"));
+    auto parts = kind_of(e) == Kind::kArray
+                     ? elements(e)
+                     : Result<std::vector<std::string_view>>(bad_upstream("log entry"));
     if (!parts.ok()) {
       return parts.status();
     }
@@ -138,9 +139,9 @@ Status add_body(std::string_view body, Merge& m) {
     return upstream_error(*ms);
   }
   if (const Member* w = find(*ms, "warnings"); w != nullptr && w->value != "null") {
-    auto ws = kind_of(w->value) == Kind::kArray ? elements(w->value)
-                                                : Result<std::vector<std::string_view>>(
-                                                      bad_upstream("warnings is not a list"));
+    auto ws = kind_of(w->value) == Kind::kArray
+                  ? elements(w->value)
+                  : Result<std::vector<std::string_view>>(bad_upstream("warnings is not a list"));
     if (!ws.ok()) {
       return ws.status();
     }
@@ -277,10 +278,9 @@ Result<std::string> merge_loki_streams(const std::vector<std::string_view>& bodi
   for (std::size_t i = 0; i < m.streams.size(); ++i) {
     auto& es = m.streams[i].entries;
     std::stable_sort(es.begin(), es.end(), before);
-    es.erase(std::unique(es.begin(), es.end(),
-                         [](const Entry& a, const Entry& b) {
-                           return a.ts == b.ts && a.line == b.line;
-                         }),
+    es.erase(std::unique(
+                 es.begin(), es.end(),
+                 [](const Entry& a, const Entry& b) { return a.ts == b.ts && a.line == b.line; }),
              es.end());
     for (const Entry& e : es) {
       all.push_back(Ref{&e, i});
@@ -328,8 +328,8 @@ Result<std::string> merge_loki_streams(const std::vector<std::string_view>& bodi
   if (!m.stats.empty()) {
     out += ",\"stats\":";
     const std::vector<std::string_view> others(m.stats.begin() + 1, m.stats.end());
-    if (Status s = merge_stats(m.stats.front(), others, static_cast<std::int64_t>(all.size()), "",
-                               out);
+    if (Status s =
+            merge_stats(m.stats.front(), others, static_cast<std::int64_t>(all.size()), "", out);
         !s.ok()) {
       return s;
     }

@@ -116,8 +116,8 @@ Status rewrite_rule(std::string_view rule, const Scope& scope, const Hidden& hid
   return {};
 }
 
-Status rewrite_group(std::string_view group, const Scope& scope, const Hidden& hidden,
-                     bool& keep, std::string& out) {
+Status rewrite_group(std::string_view group, const Scope& scope, const Hidden& hidden, bool& keep,
+                     std::string& out) {
   if (kind_of(group) != Kind::kObject) {
     return bad_upstream("rule group is not an object");
   }

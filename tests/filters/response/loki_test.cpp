@@ -92,9 +92,11 @@ TEST_CASE("loki metric queries: vector, matrix, scalar") {
                 R"([[1588889221,"137.95"]]},{"metric":{"client_ip":"2"},"values":)"
                 R"([[1588889221,"467.115"]]}]})"),
        {has_code(Code::kInvalidArgument), message_contains("sum without (client_ip)")}},
-      {"scalar", envelope(R"({"resultType":"scalar","result":[1588889221.5,"1"]})"),
+      {"scalar",
+       envelope(R"({"resultType":"scalar","result":[1588889221.5,"1"]})"),
        {output_is(envelope(R"({"resultType":"scalar","result":[1588889221.5,"1"]})"))}},
-      {"string is not a Loki result type", envelope(R"({"resultType":"string","result":[1,"a"]})"),
+      {"string is not a Loki result type",
+       envelope(R"({"resultType":"string","result":[1,"a"]})"),
        {upstream_refused(), message_contains("unknown resultType \"string\"")}},
   };
   run_cases(LokiEndpoint::kQuery, cases);
@@ -111,11 +113,12 @@ TEST_CASE("loki series, labels and label values") {
                                     R"("stream":"stderr"},{"app":"grafana"}])"))}}});
   }
   SECTION("labels") {
-    run_cases(LokiEndpoint::kLabels,
-              {{"hidden names removed", envelope(R"(["app","client_ip","pod","stream"])"),
-                {output_is(envelope(R"(["app","stream"])"))}},
-               {"success without data (Loki omits an empty list)", R"({"status":"success"})",
-                {output_is(R"({"status":"success"})")}}});
+    run_cases(LokiEndpoint::kLabels, {{"hidden names removed",
+                                       envelope(R"(["app","client_ip","pod","stream"])"),
+                                       {output_is(envelope(R"(["app","stream"])"))}},
+                                      {"success without data (Loki omits an empty list)",
+                                       R"({"status":"success"})",
+                                       {output_is(R"({"status":"success"})")}}});
   }
   SECTION("label values") {
     run_cases(LokiEndpoint::kLabelValues,

@@ -38,15 +38,12 @@ std::vector<EntryPoint> entry_points() {
                      return response::strip_hidden_labels_loki(b, kind, hidden);
                    }});
   }
-  eps.push_back({"rules", [=](std::string_view b) {
-                   return response::filter_rules(b, scope, hidden);
-                 }});
-  eps.push_back({"alerts", [=](std::string_view b) {
-                   return response::filter_alerts(b, scope, hidden);
-                 }});
-  eps.push_back({"metadata", [](std::string_view b) {
-                   return response::filter_metadata(b, {"up"});
-                 }});
+  eps.push_back(
+      {"rules", [=](std::string_view b) { return response::filter_rules(b, scope, hidden); }});
+  eps.push_back(
+      {"alerts", [=](std::string_view b) { return response::filter_alerts(b, scope, hidden); }});
+  eps.push_back(
+      {"metadata", [](std::string_view b) { return response::filter_metadata(b, {"up"}); }});
   eps.push_back({"merge", [](std::string_view b) {
                    return response::merge_loki_streams({b}, 10, response::Direction::kForward);
                  }});
@@ -59,7 +56,8 @@ TEST_CASE("malformed bodies are refused by every JSON entry point") {
   const std::vector<Case> cases = {
       {"empty", "", {upstream_refused()}},
       {"not JSON", "<html><body>502 Bad Gateway</body></html>", {upstream_refused()}},
-      {"truncated", R"({"status":"success","data":{"resultType":"vector","result":[)",
+      {"truncated",
+       R"({"status":"success","data":{"resultType":"vector","result":[)",
        {upstream_refused()}},
       {"top-level array", "[]", {upstream_refused()}},
       {"top-level string", R"("success")", {upstream_refused()}},
@@ -69,18 +67,22 @@ TEST_CASE("malformed bodies are refused by every JSON entry point") {
       {"comment", R"({"status":"success" /* hi */,"data":[]})", {upstream_refused()}},
       {"NaN literal", R"({"status":"success","data":[NaN]})", {upstream_refused()}},
       {"single quotes", R"({'status':'success'})", {upstream_refused()}},
-      {"invalid UTF-8", std::string("{\"status\":\"success\",\"data\":[\"\xc3\x28\"]}"),
+      {"invalid UTF-8",
+       std::string("{\"status\":\"success\",\"data\":[\"\xc3\x28\"]}"),
        {upstream_refused()}},
       {"lone surrogate escape", R"({"status":"success","data":["\ud800"]})", {upstream_refused()}},
-      {"raw control character", std::string("{\"status\":\"success\",\"data\":[\"a\x01\"]}"),
+      {"raw control character",
+       std::string("{\"status\":\"success\",\"data\":[\"a\x01\"]}"),
        {upstream_refused()}},
       {"no status", R"({"data":[]})", {upstream_refused()}},
       {"status not a string", R"({"status":1,"data":[]})", {upstream_refused()}},
       {"unknown status", R"({"status":"ok","data":[]})", {upstream_refused()}},
       {"duplicate status keys", R"({"status":"success","status":"error"})", {upstream_refused()}},
       {"duplicate data keys (clients read the last one)",
-       R"({"status":"success","data":[],"data":[{"instance":"x"}]})", {upstream_refused()}},
-      {"nesting deeper than the limit", nested(response::kMaxJsonDepth + 10),
+       R"({"status":"success","data":[],"data":[{"instance":"x"}]})",
+       {upstream_refused()}},
+      {"nesting deeper than the limit",
+       nested(response::kMaxJsonDepth + 10),
        {upstream_refused(), message_contains("not valid JSON")}},
       {"very deep nesting", nested(100000), {upstream_refused()}},
   };
@@ -107,14 +109,18 @@ TEST_CASE("wrong types inside a query response are refused") {
   const std::vector<Case> cases = {
       {"data not an object", R"({"status":"success","data":[]})", {upstream_refused()}},
       {"no resultType", R"({"status":"success","data":{"result":[]}})", {upstream_refused()}},
-      {"resultType not a string", R"({"status":"success","data":{"resultType":1,"result":[]}})",
+      {"resultType not a string",
+       R"({"status":"success","data":{"resultType":1,"result":[]}})",
        {upstream_refused()}},
-      {"unknown resultType", R"({"status":"success","data":{"resultType":"tensor","result":[]}})",
+      {"unknown resultType",
+       R"({"status":"success","data":{"resultType":"tensor","result":[]}})",
        {upstream_refused()}},
-      {"result not a list", R"({"status":"success","data":{"resultType":"vector","result":{}}})",
+      {"result not a list",
+       R"({"status":"success","data":{"resultType":"vector","result":{}}})",
        {upstream_refused()}},
       {"series not an object",
-       R"({"status":"success","data":{"resultType":"vector","result":[1]}})", {upstream_refused()}},
+       R"({"status":"success","data":{"resultType":"vector","result":[1]}})",
+       {upstream_refused()}},
       {"series without metric",
        R"({"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"]}]}})",
        {upstream_refused()}},
@@ -132,7 +138,8 @@ TEST_CASE("wrong types inside a query response are refused") {
        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},)"
        R"("exemplars":[{"labels":{"instance":"x"}}]}]}})",
        {upstream_refused(), message_contains("unknown field \"exemplars\"")}},
-      {"scalar result not a pair", R"({"status":"success","data":{"resultType":"scalar","result":1}})",
+      {"scalar result not a pair",
+       R"({"status":"success","data":{"resultType":"scalar","result":1}})",
        {upstream_refused()}},
   };
   for (const Case& c : cases) {

@@ -57,9 +57,11 @@ TEST_CASE("query: vector, matrix, scalar and string results") {
        {output_is(envelope(R"({"resultType":"matrix","result":[{"metric":{"__name__":"up",)"
                            R"("job":"p"},"values":[[1435781430.781,"1"],[1435781445.781,"1"],)"
                            R"([1435781460.781,"1"]]}]})"))}},
-      {"scalar passes", envelope(R"({"resultType":"scalar","result":[1700000000.123,"42"]})"),
+      {"scalar passes",
+       envelope(R"({"resultType":"scalar","result":[1700000000.123,"42"]})"),
        {output_is(envelope(R"({"resultType":"scalar","result":[1700000000.123,"42"]})"))}},
-      {"string passes", envelope(R"({"resultType":"string","result":[1700000000,"hello"]})"),
+      {"string passes",
+       envelope(R"({"resultType":"string","result":[1700000000,"hello"]})"),
        {output_is(envelope(R"({"resultType":"string","result":[1700000000,"hello"]})"))}},
       {"native histogram sample passes unchanged",
        envelope(R"({"resultType":"vector","result":[{"metric":{"__name__":"rpc_seconds",)"
@@ -73,9 +75,11 @@ TEST_CASE("query: vector, matrix, scalar and string results") {
                 R"([[1.5,{"count":"1","sum":"3","buckets":[[1,"0","1","1"]]}]]}]})"),
        {output_is(envelope(R"({"resultType":"matrix","result":[{"metric":{},"histograms":)"
                            R"([[1.5,{"count":"1","sum":"3","buckets":[[1,"0","1","1"]]}]]}]})"))}},
-      {"empty result", envelope(R"({"resultType":"matrix","result":[]})"),
+      {"empty result",
+       envelope(R"({"resultType":"matrix","result":[]})"),
        {output_is(envelope(R"({"resultType":"matrix","result":[]})"))}},
-      {"null result", envelope(R"({"resultType":"matrix","result":null})"),
+      {"null result",
+       envelope(R"({"resultType":"matrix","result":null})"),
        {output_is(envelope(R"({"resultType":"matrix","result":null})"))}},
   };
   run_cases(Endpoint::kQuery, cases);
@@ -115,7 +119,8 @@ TEST_CASE("query: every other field is kept byte for byte") {
        R"("result":[{"metric":{"instance":"x"},"value":[1,"1"]}]}})",
        {output_is(R"({"status":"error","errorType":"execution","error":"e","data":{"resultType":)"
                   R"("vector","result":[{"metric":{},"value":[1,"1"]}]}})")}},
-      {"null data", R"({"status":"success","data":null})",
+      {"null data",
+       R"({"status":"success","data":null})",
        {output_is(R"({"status":"success","data":null})")}},
   };
   run_cases(Endpoint::kQueryRange, cases);
@@ -153,8 +158,9 @@ TEST_CASE("query: series made identical by stripping are refused with an actiona
                 R"({"metric":{"job":"b","instance":"x"},"value":[1,"2"]}]})"),
        {is_ok(), valid_json(), output_lacks("instance")}},
       {"duplicates the upstream sent itself are not ours to judge",
-       envelope(R"({"resultType":"vector","result":[)"
-                R"({"metric":{"job":"a"},"value":[1,"1"]},{"metric":{"job":"a"},"value":[1,"2"]}]})"),
+       envelope(
+           R"({"resultType":"vector","result":[)"
+           R"({"metric":{"job":"a"},"value":[1,"1"]},{"metric":{"job":"a"},"value":[1,"2"]}]})"),
        {is_ok()}},
   };
   run_cases(Endpoint::kQuery, cases);
@@ -170,7 +176,8 @@ TEST_CASE("query_exemplars: series and exemplar labels stripped, identical group
       R"("job":"prometheus","service":"bar"},"exemplars":[{"labels":{"trace_id":)"
       R"("Olp9XHlq763ccsfa"},"value":"19","timestamp":1600096955.479}]})";
   const std::vector<Case> cases = {
-      {"one group", envelope("[" + group1 + "]"),
+      {"one group",
+       envelope("[" + group1 + "]"),
        {output_is(envelope(
            R"([{"seriesLabels":{"__name__":"test_exemplar_metric_total","job":"prometheus",)"
            R"("service":"bar"},"exemplars":[{"labels":{"trace_id":"EpTxMJ40fUus7aGY"},)"
@@ -202,7 +209,8 @@ TEST_CASE("series, labels and label values") {
                                     R"({"__name__":"up","job":"node"},)"
                                     R"({"__name__":"process_start_time_seconds",)"
                                     R"("job":"prometheus"}])"))}},
-               {"a value that is not a string is refused", envelope(R"([{"job":1}])"),
+               {"a value that is not a string is refused",
+                envelope(R"([{"job":1}])"),
                 {upstream_refused()}}});
   }
   SECTION("labels: hidden names removed") {
@@ -210,13 +218,15 @@ TEST_CASE("series, labels and label values") {
               {{"docs example",
                 envelope(R"(["__name__","call","client_ip","code","instance","job"])"),
                 {output_is(envelope(R"(["__name__","call","code","job"])"))}},
-               {"escaped hidden name", envelope(R"(["instanc\u0065","job"])"),
+               {"escaped hidden name",
+                envelope(R"(["instanc\u0065","job"])"),
                 {output_is(envelope(R"(["job"])"))}},
                {"non-string name refused", envelope(R"(["job",null])"), {upstream_refused()}}});
   }
   SECTION("label values: checked and passed") {
     run_cases(Endpoint::kLabelValues,
-              {{"values", envelope(R"(["node", "prometheus"])"),
+              {{"values",
+                envelope(R"(["node", "prometheus"])"),
                 {output_is(envelope(R"(["node", "prometheus"])"))}},
                {"not a list", envelope(R"({"a":"b"})"), {upstream_refused()}}});
   }

@@ -65,9 +65,10 @@ std::string group(const std::string& name, const std::string& rules) {
 
 TEST_CASE("filter_rules keeps the rules and alerts in scope") {
   const std::string body = envelope(
-      R"({"groups":[)" + group("example", "[" + alerting_rule("[" + kAlertA + "," + kAlertB + "]",
-                                                              R"(,"client_ip":"x")") +
-                                              "," + kRecordingB + "," + kRecordingNoLabels + "]") +
+      R"({"groups":[)" +
+      group("example",
+            "[" + alerting_rule("[" + kAlertA + "," + kAlertB + "]", R"(,"client_ip":"x")") + "," +
+                kRecordingB + "," + kRecordingNoLabels + "]") +
       "," + group("only-b", "[" + kRecordingB + "]") + R"(],"groupNextToken":"abc"})");
   struct Row {
     const char* name;
@@ -75,9 +76,12 @@ TEST_CASE("filter_rules keeps the rules and alerts in scope") {
     std::vector<Check> checks;
   };
   const std::vector<Row> rows = {
-      {"tenant a: its alerting rule with its own alert; group of b dropped", tenant(MatchOp::kEq, "a"),
-       {output_is(envelope(R"({"groups":[)" + group("example", "[" + alerting_rule("[" + kAlertAStripped + "]") + "]") +
-                           R"(],"groupNextToken":"abc"})"))}},
+      {"tenant a: its alerting rule with its own alert; group of b dropped",
+       tenant(MatchOp::kEq, "a"),
+       {output_is(
+           envelope(R"({"groups":[)" +
+                    group("example", "[" + alerting_rule("[" + kAlertAStripped + "]") + "]") +
+                    R"(],"groupNextToken":"abc"})"))}},
       {"tenant b: recording rule only; alerting rule of a dropped with its alerts",
        tenant(MatchOp::kEq, "b"),
        {output_is(envelope(R"({"groups":[)" + group("example", "[" + kRecordingB + "]") + "," +
@@ -87,12 +91,16 @@ TEST_CASE("filter_rules keeps the rules and alerts in scope") {
        tenant(MatchOp::kNeq, "b"),
        {output_contains("job:up:sum"), output_contains("HighRequestLatency"),
         output_lacks(R"("tenant":"b")"), output_lacks("client_ip"), valid_json()}},
-      {"regex over both tenants keeps everything, hidden stripped", tenant(MatchOp::kRe, "a|b"),
+      {"regex over both tenants keeps everything, hidden stripped",
+       tenant(MatchOp::kRe, "a|b"),
        {output_contains(R"("tenant":"b")"), output_contains("only-b"), output_lacks("client_ip"),
-        output_contains(R"("evaluationTime":0.000312)"), output_contains(R"("evaluationTime":1.5e-05)")}},
-      {"unrestricted keeps every rule", unrestricted(),
+        output_contains(R"("evaluationTime":0.000312)"),
+        output_contains(R"("evaluationTime":1.5e-05)")}},
+      {"unrestricted keeps every rule",
+       unrestricted(),
        {output_contains("job:up:sum"), output_contains("only-b"), output_lacks("client_ip")}},
-      {"no access: no groups", Scope{},
+      {"no access: no groups",
+       Scope{},
        {output_is(envelope(R"({"groups":[],"groupNextToken":"abc"})"))}},
   };
   for (const Row& r : rows) {
@@ -103,9 +111,11 @@ TEST_CASE("filter_rules keeps the rules and alerts in scope") {
 TEST_CASE("filter_rules refuses what it does not understand") {
   const Scope a = tenant(MatchOp::kEq, "a");
   const std::vector<Case> cases = {
-      {"unknown rule type", envelope(R"({"groups":[{"rules":[{"type":"new","labels":{}}]}]})"),
+      {"unknown rule type",
+       envelope(R"({"groups":[{"rules":[{"type":"new","labels":{}}]}]})"),
        {upstream_refused()}},
-      {"rule without type", envelope(R"({"groups":[{"rules":[{"labels":{"tenant":"a"}}]}]})"),
+      {"rule without type",
+       envelope(R"({"groups":[{"rules":[{"labels":{"tenant":"a"}}]}]})"),
        {upstream_refused()}},
       {"labels not strings",
        envelope(R"({"groups":[{"rules":[{"type":"recording","labels":{"tenant":1}}]}]})"),
@@ -152,11 +162,15 @@ TEST_CASE("filter_alerts keeps the alerts in scope") {
     std::vector<Check> checks;
   };
   const std::vector<Row> rows = {
-      {"tenant a", tenant(MatchOp::kEq, "a"),
+      {"tenant a",
+       tenant(MatchOp::kEq, "a"),
        {output_is(envelope(R"({"alerts":[)" + kAlertAStripped + "]}"))}},
-      {"tenant b", tenant(MatchOp::kEq, "b"), {output_is(envelope(R"({"alerts":[)" + kAlertB + "]}"))}},
+      {"tenant b",
+       tenant(MatchOp::kEq, "b"),
+       {output_is(envelope(R"({"alerts":[)" + kAlertB + "]}"))}},
       {"nobody", Scope{}, {output_is(envelope(R"({"alerts":[]})"))}},
-      {"unrestricted still strips", unrestricted(),
+      {"unrestricted still strips",
+       unrestricted(),
        {output_is(envelope(R"({"alerts":[)" + kAlertAStripped + "," + kAlertB + "]}"))}},
   };
   for (const Row& r : rows) {

@@ -1,10 +1,9 @@
 // Shared helpers for the response filter tests: small composable checks over Result<std::string>.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
 #include <sstream>

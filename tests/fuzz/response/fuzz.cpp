@@ -49,8 +49,7 @@ void check(std::string_view in, const Filter& f, bool json) {
   }
   auto second = f(*first);
   if (!second.ok()) {
-    die(("filtering the output again failed: " + second.status().to_string()).c_str(), in,
-        *first);
+    die(("filtering the output again failed: " + second.status().to_string()).c_str(), in, *first);
   }
   if (*second != *first) {
     die("filtering is not idempotent", *first, *second);
@@ -84,9 +83,8 @@ Filter prom(response::Endpoint kind) {
 }
 
 Filter loki(response::LokiEndpoint kind) {
-  return [kind](std::string_view b) {
-    return response::strip_hidden_labels_loki(b, kind, kHidden);
-  };
+  return
+      [kind](std::string_view b) { return response::strip_hidden_labels_loki(b, kind, kHidden); };
 }
 
 }  // namespace
@@ -109,23 +107,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 7: check(body, loki(response::LokiEndpoint::kLabels), true); break;
     case 8: {
       const Scope s = tenant_scope(MatchOp::kEq, "a");
-      check(body, [&](std::string_view b) { return response::filter_rules(b, s, kHidden); }, true);
+      check(
+          body, [&](std::string_view b) { return response::filter_rules(b, s, kHidden); }, true);
       break;
     }
     case 9: {
       const Scope s = tenant_scope(MatchOp::kNeq, "b");
-      check(body, [&](std::string_view b) { return response::filter_rules(b, s, kHidden); }, true);
+      check(
+          body, [&](std::string_view b) { return response::filter_rules(b, s, kHidden); }, true);
       break;
     }
     case 10: {
       const Scope s = tenant_scope(MatchOp::kRe, "a|c.*");
-      check(body, [&](std::string_view b) { return response::filter_alerts(b, s, kHidden); },
-            true);
+      check(
+          body, [&](std::string_view b) { return response::filter_alerts(b, s, kHidden); }, true);
       break;
     }
     case 11:
-      check(body, [](std::string_view b) { return response::filter_metadata(b, {"up", "a"}); },
-            true);
+      check(
+          body,
+          [](std::string_view b) {
+            return response::filter_metadata(b, {"up", "a"});
+          },
+          true);
       break;
     case 12:
     case 13: {
@@ -144,8 +148,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     default:
-      check(body, [](std::string_view b) { return response::strip_hidden_labels_text(b, kHidden); },
-            false);
+      check(
+          body, [](std::string_view b) { return response::strip_hidden_labels_text(b, kHidden); },
+          false);
       break;
   }
   return 0;
