@@ -119,6 +119,13 @@ TEST_CASE("query: every other field is kept byte for byte") {
        R"("result":[{"metric":{"instance":"x"},"value":[1,"1"]}]}})",
        {output_is(R"({"status":"error","errorType":"execution","error":"e","data":{"resultType":)"
                   R"("vector","result":[{"metric":{},"value":[1,"1"]}]}})")}},
+      {"numbers keep their text (no round trip through double)",
+       envelope(R"({"resultType":"matrix","result":[{"metric":{"instance":"i","job":"j"},)"
+                R"("values":[[1700000000.100,"1"],[1.0,"2"],[1E+2,"3"],[-0.0,"4"],[0.1e-7,"5"],)"
+                R"([123456789012345678901234567890,"6"]]}]})"),
+       {output_is(envelope(R"({"resultType":"matrix","result":[{"metric":{"job":"j"},)"
+                           R"("values":[[1700000000.100,"1"],[1.0,"2"],[1E+2,"3"],[-0.0,"4"],)"
+                           R"([0.1e-7,"5"],[123456789012345678901234567890,"6"]]}]})"))}},
       {"null data",
        R"({"status":"success","data":null})",
        {output_is(R"({"status":"success","data":null})")}},
