@@ -81,7 +81,8 @@ bool parse_label_string(std::string_view text, Labels& out, std::string& error) 
   }
   auto parsed = logql::parse(t);
   if (!parsed.ok()) {
-    const std::string& m = parsed.status().message();
+    const Status st = parsed.status();  // by value: status() returns a copy
+    const std::string& m = st.message();
     // The LogQL rule "at least one matcher that does not match the empty string" is, for a
     // label set, "no label with a value", which is what Loki says about it.
     error = m.find("empty-compatible") != std::string::npos
