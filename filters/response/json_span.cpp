@@ -49,21 +49,45 @@ std::size_t skip_ws(std::string_view t, std::size_t i) {
   return i;
 }
 
+// Bytes the scanners must look at; everything else is skipped in a tight loop. (Plain arrays
+// built at compile time: no static initialisation.)
+struct ByteClass {
+  bool string_special[256] = {};     // '"' and '\\'
+  bool structure_special[256] = {};  // '"', '{', '[', '}', ']'
+};
+constexpr ByteClass make_byte_class() {
+  ByteClass c;
+  c.string_special[static_cast<unsigned char>('"')] = true;
+  c.string_special[static_cast<unsigned char>('\\')] = true;
+  for (char ch : {'"', '{', '[', '}', ']'}) {
+    c.structure_special[static_cast<unsigned char>(ch)] = true;
+  }
+  return c;
+}
+constexpr ByteClass kBytes = make_byte_class();
+
 // i at the opening quote; returns one past the closing quote, or npos.
 std::size_t skip_string(std::string_view t, std::size_t i) {
-  for (++i; i < t.size(); ++i) {
-    if (t[i] == '\\') {
+  const std::size_t n = t.size();
+  for (++i; i < n; ++i) {
+    while (i < n && !kBytes.string_special[static_cast<unsigned char>(t[i])]) {
       ++i;
-    } else if (t[i] == '"') {
+    }
+    if (i >= n) {
+      break;
+    }
+    if (t[i] == '"') {
       return i + 1;
     }
+    ++i;  // the escaped character
   }
   return std::string_view::npos;
 }
 
 // i at the first character of a value; returns one past its end, or npos.
 std::size_t skip_value(std::string_view t, std::size_t i) {
-  if (i >= t.size()) {
+  const std::size_t n = t.size();
+  if (i >= n) {
     return std::string_view::npos;
   }
   const char c0 = t[i];
@@ -71,14 +95,19 @@ std::size_t skip_value(std::string_view t, std::size_t i) {
     return skip_string(t, i);
   }
   if (c0 != '{' && c0 != '[') {
-    while (i < t.size() && !is_ws(t[i]) && t[i] != ',' && t[i] != ']' && t[i] != '}' &&
-           t[i] != ':') {
+    while (i < n && !is_ws(t[i]) && t[i] != ',' && t[i] != ']' && t[i] != '}' && t[i] != ':') {
       ++i;
     }
     return i;
   }
   std::size_t depth = 0;
-  while (i < t.size()) {
+  while (i < n) {
+    while (i < n && !kBytes.structure_special[static_cast<unsigned char>(t[i])]) {
+      ++i;
+    }
+    if (i >= n) {
+      break;
+    }
     const char c = t[i];
     if (c == '"') {
       i = skip_string(t, i);
@@ -89,11 +118,8 @@ std::size_t skip_value(std::string_view t, std::size_t i) {
     }
     if (c == '{' || c == '[') {
       ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-      if (depth == 0) {
-        return i + 1;
-      }
+    } else if (--depth == 0) {
+      return i + 1;
     }
     ++i;
   }
