@@ -1,6 +1,5 @@
 """Self-tests of wire.py (snappy, protobuf, labels) against the independent push_encoder.py."""
 
-import os
 import random
 import unittest
 

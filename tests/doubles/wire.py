@@ -89,8 +89,8 @@ def snappy_decompress(data):
             if length <= offset:
                 out += out[start:start + length]
             else:  # overlapping copy: repeats the last `offset` bytes
-                for i in range(length):
-                    out.append(out[start + i])
+                pattern = bytes(out[start:])
+                out += (pattern * (length // offset + 1))[:length]
         if len(out) > n:
             raise WireError("snappy: output exceeds the declared length")
     if len(out) != n:
@@ -189,7 +189,7 @@ def _decode_entry(data):
 
 def decode_push_proto(data):
     streams = []
-    for num, wt, v in iter_fields(bytes(data)):
+    for num, wt, v in iter_fields(memoryview(bytes(data))):
         if num != 1:
             continue
         _expect(wt, 2, "PushRequest.streams")
