@@ -2,6 +2,8 @@
 // walk for the format, and re-compression of protobuf output.
 #include <snappy.h>
 
+#include <memory>
+
 #include "filters/loki_push/internal.h"
 
 namespace obsgate::filters::loki_push {
@@ -55,19 +57,23 @@ Result<Outcome> Enforcer::enforce(std::string_view body, Format format,
   if (claimed > lim.max_decompressed_bytes) {
     return too_big("uncompressed body", claimed, lim.max_decompressed_bytes);
   }
-  std::string raw;
-  if (!snappy::Uncompress(body.data(), body.size(), &raw)) {
+  // Buffers are allocated without zero-filling (std::string::resize would memset them; that
+  // measured ~10 % of the whole request).
+  auto raw = std::make_unique_for_overwrite<char[]>(claimed == 0 ? 1 : claimed);
+  if (!snappy::RawUncompress(body.data(), body.size(), raw.get())) {
     return Status::invalid_argument("loki_push: corrupt snappy body");
   }
   inflated.clear();
   inflated.shrink_to_fit();
-  auto res = detail::enforce_protobuf(*impl_, raw);
+  auto res = detail::enforce_protobuf(*impl_, std::string_view(raw.get(), claimed));
   if (!res.ok() || res->rejected) {
     return res;
   }
-  std::string compressed;
-  snappy::Compress(res->body.data(), res->body.size(), &compressed);
-  res->body = std::move(compressed);
+  const std::string& plain = res->body;
+  auto packed = std::make_unique_for_overwrite<char[]>(snappy::MaxCompressedLength(plain.size()));
+  size_t packed_size = 0;
+  snappy::RawCompress(plain.data(), plain.size(), packed.get(), &packed_size);
+  res->body.assign(packed.get(), packed_size);
   return res;
 }
 

@@ -200,16 +200,16 @@ void EntryChecker::metadata_name(std::string_view name) {
   if (!issue_.ok) {
     return;
   }
-  const std::string at = "entry " + std::to_string(index_) + ": structured metadata ";
+  auto at = [&] { return "entry " + std::to_string(index_) + ": structured metadata "; };
   if (name.empty()) {
-    issue_ = fail(Reason::kInvalidLabels, at + "with an empty name");
+    issue_ = fail(Reason::kInvalidLabels, at() + "with an empty name");
   } else if (!valid_utf8(name)) {
-    issue_ = fail(Reason::kInvalidLabels, at + "name is not valid UTF-8");
+    issue_ = fail(Reason::kInvalidLabels, at() + "name is not valid UTF-8");
   } else if (name == p_.policy.tenant_label) {
     issue_ = fail(Reason::kTenantMismatch,
-                  at + std::string(name) + " would shadow the tenant label");
+                  at() + std::string(name) + " would shadow the tenant label");
   } else if (p_.is_forbidden(name)) {
-    issue_ = fail(Reason::kForbiddenLabel, at + std::string(name) + " is forbidden");
+    issue_ = fail(Reason::kForbiddenLabel, at() + std::string(name) + " is forbidden");
   }
 }
 
