@@ -19,6 +19,7 @@ Control endpoints every double has (never recorded):
 import json
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -41,15 +42,31 @@ class DoubleServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, port, handler_cls, verbose=False):
-        super().__init__((HOST, port), handler_cls)
-        self.verbose = verbose
+    def __init__(self, args, handler_cls):
+        """args: the parsed command line (see add_common_args)."""
+        super().__init__((HOST, args.port), handler_cls)
+        self.verbose = args.verbose
+        self.base_path = (args.base_path or "").rstrip("/")
+        self.ssl_context = tls_context(args)
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.records = []
+        self.tls_errors = []
         self.seq = 0
         self.mode = "normal"
         self.stopping = False
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_context is not None:
+            # The handshake runs in the connection's own thread (DoubleHandler.setup).
+            sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                do_handshake_on_connect=False)
+        return sock, addr
+
+    def add_tls_error(self, err):
+        with self.lock:
+            self.tls_errors.append({"time": time.time(), "error": err})
 
     @property
     def port(self):
@@ -72,6 +89,7 @@ class DoubleServer(ThreadingHTTPServer):
     def reset(self):
         with self.lock:
             self.records.clear()
+            self.tls_errors.clear()
         self.reset_state()
 
     def reset_state(self):
@@ -104,6 +122,29 @@ class DoubleHandler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def setup(self):
+        self.tls = None
+        self.tls_failed = False
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError) as e:
+                self.server.add_tls_error(str(e))
+                self.tls_failed = True
+            else:
+                cert = self.request.getpeercert() or {}
+                subject = dict(x[0] for x in cert.get("subject", ()))
+                self.tls = {"sni": getattr(self.request, "obsgate_sni", None),
+                            "version": self.request.version(),
+                            "peer_cn": subject.get("commonName")}
+            self.request.settimeout(None)
+        super().setup()
+
+    def handle(self):
+        if not self.tls_failed:
+            super().handle()
+
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write("%s %s\n" % (self.address_string(), fmt % args))
@@ -128,6 +169,11 @@ class DoubleHandler(BaseHTTPRequestHandler):
         if path.startswith("/__test/"):
             self._control(path, query, body)
             return
+        base = self.server.base_path
+        if base and not (path == base or path.startswith(base + "/")):
+            self.api_path = None  # outside --base-path: 404 (but recorded)
+        else:
+            self.api_path = path[len(base):] or "/"
         rec = {
             "seq": 0,
             "time": time.time(),
@@ -140,6 +186,8 @@ class DoubleHandler(BaseHTTPRequestHandler):
             "body_text": _text(body),
             "status": None,
         }
+        if self.tls is not None:
+            rec["tls"] = self.tls
         self.rec = rec
         self.body = body
         self.query = query
@@ -155,7 +203,10 @@ class DoubleHandler(BaseHTTPRequestHandler):
             self._drop()
             return
         try:
-            self.handle_api(rec)
+            if self.api_path is None:
+                self.reply_text(404, "404 page not found\n")
+            else:
+                self.handle_api(rec)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:  # a bug in the double: answer 500 so the test sees it
@@ -216,6 +267,10 @@ class DoubleHandler(BaseHTTPRequestHandler):
         srv = self.server
         if path == "/__test/requests" and self.command == "GET":
             self.reply_raw(200, srv.records_json().encode(), "application/json")
+        elif path == "/__test/tls-errors" and self.command == "GET":
+            with srv.lock:
+                errors = list(srv.tls_errors)
+            self.reply_json(200, errors)
         elif path == "/__test/reset" and self.command == "POST":
             srv.reset()
             self.reply_json(200, {"ok": True})
@@ -280,6 +335,37 @@ class DoubleHandler(BaseHTTPRequestHandler):
 
     def header(self, name):
         return self.headers.get(name)
+
+
+def add_common_args(ap):
+    """The command-line options every double has."""
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM, chain first)")
+    ap.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    ap.add_argument("--tls-client-ca", help="require client certificates issued by this CA")
+    ap.add_argument("--base-path", default="",
+                    help="serve the API under this path prefix (e.g. /bao); others get 404")
+
+
+def tls_context(args):
+    if not args.tls_cert:
+        if args.tls_key or args.tls_client_ca:
+            raise SystemExit("--tls-key and --tls-client-ca need --tls-cert")
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.tls_client_ca:
+        ctx.load_verify_locations(args.tls_client_ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+
+    def on_sni(sock, name, _ctx):
+        try:
+            sock.obsgate_sni = name
+        except AttributeError:
+            pass
+    ctx.sni_callback = on_sni
+    return ctx
 
 
 def _text(body):

@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import select
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,21 @@ HOST = "127.0.0.1"
 
 
 class DoubleProcess:
-    def __init__(self, script, args, timeout=15.0):
+    """tls: None for plain HTTP, or a dict {"cert": path, "key": path, "client_ca": path or
+    None, "control_cert": (cert, key) or None}: the double serves HTTPS (with client
+    certificates required when client_ca is set; control_cert is what launch.py itself then
+    presents). base_path: the double serves its API under that prefix."""
+
+    def __init__(self, script, args, timeout=15.0, tls=None, base_path=""):
+        args = list(args)
+        self.tls = tls
+        self.base_path = base_path.rstrip("/")
+        if tls:
+            args += ["--tls-cert", tls["cert"], "--tls-key", tls["key"]]
+            if tls.get("client_ca"):
+                args += ["--tls-client-ca", tls["client_ca"]]
+        if base_path:
+            args += ["--base-path", base_path]
         self._tmp = tempfile.TemporaryDirectory(prefix="obsgate-double-")
         self.stderr_path = os.path.join(self._tmp.name, "stderr.log")
         self._err = open(self.stderr_path, "wb")
@@ -62,7 +77,19 @@ class DoubleProcess:
 
     @property
     def url(self):
-        return "http://%s:%d" % (HOST, self.port)
+        """The API's base URL (with the base path, if any)."""
+        return "%s://%s:%d%s" % ("https" if self.tls else "http", HOST, self.port,
+                                 self.base_path)
+
+    def _connection(self, timeout):
+        if not self.tls:
+            return http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the control channel does not check the double
+        if self.tls.get("control_cert"):
+            ctx.load_cert_chain(*self.tls["control_cert"])
+        return http.client.HTTPSConnection(HOST, self.port, timeout=timeout, context=ctx)
 
     def stderr(self):
         try:
@@ -73,7 +100,7 @@ class DoubleProcess:
 
     def request(self, method, path, body=None, headers=None, timeout=10.0):
         """One request on a fresh connection: (status, headers dict lower-case, body bytes)."""
-        c = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        c = self._connection(timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode()
@@ -88,6 +115,10 @@ class DoubleProcess:
         if status != 200:
             raise RuntimeError("%s %s -> %d %s" % (method, path, status, data))
         return json.loads(data)
+
+    def tls_errors(self):
+        """TLS handshakes that failed: [{"time", "error"}]."""
+        return self._control("GET", "/__test/tls-errors")
 
     def requests(self, path=None):
         """Recorded requests (oldest first), optionally only those for one path."""
@@ -124,7 +155,7 @@ class LokiDouble(DoubleProcess):
     """seed: a list of streams, or {"tenants": {org: [streams]}} (see README.md)."""
 
     def __init__(self, seed=None, multi_tenant=False, gzip_responses=False, extra_args=(),
-                 timeout=15.0):
+                 timeout=15.0, tls=None, base_path=""):
         args = list(extra_args)
         if gzip_responses:
             args.append("--gzip-responses")
@@ -137,7 +168,7 @@ class LokiDouble(DoubleProcess):
             args += ["--data", path]
         if multi_tenant:
             args.append("--multi-tenant")
-        super().__init__("loki_double.py", args, timeout)
+        super().__init__("loki_double.py", args, timeout, tls, base_path)
 
     def streams(self):
         return self._control("GET", "/__test/streams")
@@ -161,13 +192,18 @@ class LokiDouble(DoubleProcess):
 
 class OpenBaoDouble(DoubleProcess):
     def __init__(self, name="bao-0", state="active", token="s.test-metrics-token",
-                 unauthenticated_metrics=False, extra_args=(), timeout=15.0):
+                 unauthenticated_metrics=False, extra_args=(), timeout=15.0, tls=None,
+                 base_path=""):
         args = ["--name", name, "--state", state, "--token", token] + list(extra_args)
         if unauthenticated_metrics:
             args.append("--unauthenticated-metrics")
         self.name = name
         self.token = token
-        super().__init__("openbao_double.py", args, timeout)
+        super().__init__("openbao_double.py", args, timeout, tls, base_path)
 
     def set_state(self, state):
         self._control("POST", "/__test/state", {"state": state})
+
+    def set_metrics(self, append="", replace=None):
+        """Appends text to the Prometheus exposition, or replaces it whole (None: don't)."""
+        self._control("POST", "/__test/metrics", {"append": append, "replace": replace})

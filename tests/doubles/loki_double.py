@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import logql_lite as lq  # noqa: E402
 import websocket as ws  # noqa: E402
-from double_http import DoubleHandler, DoubleServer, serve  # noqa: E402
+from double_http import DoubleHandler, DoubleServer, add_common_args, serve  # noqa: E402
 from wire import WireError, decode_push_proto, parse_label_string, snappy_decompress  # noqa
 
 NS = 1_000_000_000
@@ -292,7 +292,7 @@ def entry_key(ts, st):
 
 class LokiServer(DoubleServer):
     def __init__(self, args):
-        super().__init__(args.port, LokiHandler, verbose=args.verbose)
+        super().__init__(args, LokiHandler)
         self.multi = args.multi_tenant
         self.max_entries = args.max_entries_limit
         self.gzip_responses = args.gzip_responses
@@ -349,7 +349,7 @@ class LokiHandler(DoubleHandler):
         self.reply_raw(200, body, "application/json; charset=UTF-8", headers)
 
     def handle_api(self, rec):
-        path = rec["path"]
+        path = self.api_path
         try:
             if path == "/ready":
                 self.reply_text(200, "ready\n")
@@ -927,14 +927,13 @@ PREFIX_ROUTES = [
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=0)
+    add_common_args(ap)
     ap.add_argument("--data", help="JSON seed file")
     ap.add_argument("--multi-tenant", action="store_true",
                     help="require X-Scope-OrgID (401 'no org id' otherwise)")
     ap.add_argument("--max-entries-limit", type=int, default=5000)
     ap.add_argument("--gzip-responses", action="store_true",
                     help="gzip JSON answers for clients that accept it")
-    ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     serve(LokiServer(args))
 

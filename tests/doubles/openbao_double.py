@@ -19,7 +19,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from double_http import DoubleHandler, DoubleServer, serve  # noqa: E402
+from double_http import DoubleHandler, DoubleServer, add_common_args, serve  # noqa: E402
 
 STATES = ("active", "standby", "perfstandby", "drsecondary", "sealed", "uninitialized")
 
@@ -80,7 +80,7 @@ def health_status(state, params):
 
 class BaoServer(DoubleServer):
     def __init__(self, args):
-        super().__init__(args.port, BaoHandler, verbose=args.verbose)
+        super().__init__(args, BaoHandler)
         self.name = args.name
         self.state = args.state
         self.token = args.token
@@ -91,6 +91,11 @@ class BaoServer(DoubleServer):
         self.started = time.time()
         self.metrics_served = 0
         self.state_lock = threading.Lock()
+        self.metrics_append = ""
+        self.metrics_replace = None
+        if args.extra_metrics:
+            with open(args.extra_metrics) as f:
+                self.metrics_append = f.read()
 
     def health_body(self):
         state = self.state
@@ -122,7 +127,7 @@ class BaoHandler(DoubleHandler):
 
     def handle_api(self, rec):
         srv = self.server
-        path = rec["path"]
+        path = self.api_path
         params = {}
         for k, v in self.query:
             params.setdefault(k, v)
@@ -174,8 +179,12 @@ class BaoHandler(DoubleHandler):
         with srv.state_lock:
             srv.metrics_served += 1
         if fmt == "prometheus":
-            self.reply_raw(200, prometheus_text(srv).encode(),
-                           "text/plain; version=0.0.4; charset=utf-8")
+            with srv.state_lock:
+                text = srv.metrics_replace
+                extra = srv.metrics_append
+            if text is None:
+                text = prometheus_text(srv) + extra
+            self.reply_raw(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
         else:
             self.reply_json(200, json_metrics(srv))
 
@@ -191,6 +200,20 @@ class BaoHandler(DoubleHandler):
                 return True
             srv.state = state
             self.reply_json(200, {"state": state})
+            return True
+        if path == "/__test/metrics" and self.command == "POST":
+            try:
+                doc = json.loads(body or b"{}")
+                append, replace = doc.get("append", ""), doc.get("replace")
+                if not isinstance(append, str) or not (replace is None or
+                                                        isinstance(replace, str)):
+                    raise ValueError()
+            except (ValueError, AttributeError):
+                self.reply_json(400, {"error": 'want {"append": text} or {"replace": text}'})
+                return True
+            with srv.state_lock:
+                srv.metrics_append, srv.metrics_replace = append, replace
+            self.reply_json(200, {"append": append, "replace": replace})
             return True
         if path == "/__test/state" and self.command == "GET":
             self.reply_json(200, {"state": srv.state, "name": srv.name})
@@ -294,14 +317,14 @@ def _num(v):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=0)
+    add_common_args(ap)
     ap.add_argument("--name", default="bao-0")
     ap.add_argument("--state", choices=STATES, default="active")
     ap.add_argument("--token", default="s.test-metrics-token")
     ap.add_argument("--unauthenticated-metrics", action="store_true")
     ap.add_argument("--cluster-name", default="obsgate-test")
     ap.add_argument("--version", default="2.4.1")
-    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--extra-metrics", help="a file of Prometheus text appended to the metrics")
     args = ap.parse_args(argv)
     serve(BaoServer(args))
 

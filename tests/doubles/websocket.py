@@ -114,7 +114,8 @@ class WsConn:
     # -- receiving
 
     def _fill(self, timeout):
-        if timeout is not None:
+        pending = getattr(self.sock, "pending", None)  # TLS may hold decrypted bytes already
+        if timeout is not None and not (pending and pending()):
             r, _, _ = select.select([self.sock], [], [], timeout)
             if not r:
                 return False
@@ -217,12 +218,16 @@ class WsConn:
             pass
 
 
-def client_connect(host, port, target, headers=(), timeout=10.0):
+def client_connect(host, port, target, headers=(), timeout=10.0, ssl_context=None,
+                   server_hostname=None):
     """Opens a client WebSocket: returns (WsConn, status, response headers dict lower-case).
+    With ssl_context, over TLS (server_hostname for SNI and the name check).
 
     On a non-101 answer returns (None, status, headers) with headers["__body__"] the body."""
     key = base64.b64encode(os.urandom(16)).decode()
     sock = socket.create_connection((host, port), timeout=timeout)
+    if ssl_context is not None:
+        sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or host)
     lines = ["GET %s HTTP/1.1" % target, "Host: %s:%d" % (host, port), "Upgrade: websocket",
              "Connection: Upgrade", "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
     lines += ["%s: %s" % kv for kv in headers]
