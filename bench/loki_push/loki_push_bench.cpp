@@ -163,7 +163,9 @@ void run_enforce(benchmark::State& state, lp::Format f, bool gz) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(in.size()));
 }
 
-void BM_EnforceProtobuf(benchmark::State& state) { run_enforce(state, lp::Format::kProtobuf, false); }
+void BM_EnforceProtobuf(benchmark::State& state) {
+  run_enforce(state, lp::Format::kProtobuf, false);
+}
 void BM_EnforceJson(benchmark::State& state) { run_enforce(state, lp::Format::kJson, false); }
 void BM_EnforceJsonGzip(benchmark::State& state) { run_enforce(state, lp::Format::kJson, true); }
 

@@ -214,11 +214,12 @@ void EntryChecker::metadata_name(std::string_view name) {
 }
 
 void EntryChecker::metadata_count(size_t pairs) {
-  if (issue_.ok && pairs > p_.policy.limits.max_structured_metadata_pairs) {
+  const size_t limit = p_.policy.limits.max_structured_metadata_pairs;
+  if (issue_.ok && pairs > limit) {
     issue_ = fail(Reason::kLimit, "entry " + std::to_string(index_) + ": " +
                                       std::to_string(pairs) +
                                       " structured metadata pairs, more than the limit of " +
-                                      std::to_string(p_.policy.limits.max_structured_metadata_pairs));
+                                      std::to_string(limit));
   }
 }
 

@@ -171,3 +171,52 @@ TEST_CASE("json: label names must be label names") {
     }
   }
 }
+
+TEST_CASE("escapes cannot hide a label or a metadata name from the policy") {
+  struct Case {
+    const char* name;
+    lp::Format format;
+    std::string body;
+    std::optional<lp::Reason> reason;
+  };
+  auto js = [](const std::string& labels, const std::string& values) {
+    return R"({"streams":[{"stream":)" + labels + R"(,"values":)" + values + "}]}";
+  };
+  auto pbody = [](const std::string& labels, const Pairs& md) {
+    return body(request({stream(labels, {entry("l", md)})}));
+  };
+  using F = lp::Format;
+  const Case cases[] = {
+      {"json escaped tenant name", F::kJson, js(R"({"ten\u0061nt":"b"})", "[]"),
+       lp::Reason::kTenantMismatch},
+      {"json escaped tenant value that matches", F::kJson, js(R"({"tenant":"team\u002da"})", "[]"),
+       std::nullopt},
+      {"json escaped forbidden label", F::kJson, js(R"({"user\u005fid":"1"})", "[]"),
+       lp::Reason::kForbiddenLabel},
+      {"json escaped forbidden metadata", F::kJson,
+       js(R"({"a":"1"})", R"([["1","l",{"user\u005fid":"1"}]])"), lp::Reason::kForbiddenLabel},
+      {"protobuf hex-escaped tenant value", F::kProtobuf, pbody(R"({tenant="team\x2da"})", {}),
+       std::nullopt},
+      {"protobuf octal-escaped wrong tenant", F::kProtobuf, pbody(R"({tenant="\142"})", {}),
+       lp::Reason::kTenantMismatch},
+      {"protobuf unicode-escaped audit value", F::kProtobuf,
+       pbody(R"({stream="\u0061udit"})", {}), lp::Reason::kAuditStream},
+  };
+  lp::PushPolicy p = tenant_policy();
+  p.forbidden_labels = {"user_id"};
+  p.audit_streams = {{{"stream", obsgate::filters::MatchOp::kEq, "audit"}}};
+  const auto enforcer = make_enforcer(p);
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      auto out = enforcer.enforce(c.body, c.format);
+      REQUIRE(out.ok());
+      if (c.reason) {
+        REQUIRE(out->rejected);
+        CHECK(out->violations.at(0).reason == *c.reason);
+      } else {
+        CHECK_FALSE(out->rejected);
+        CHECK(out->accepted.streams == 1);
+      }
+    }
+  }
+}
