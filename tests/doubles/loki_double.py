@@ -125,6 +125,8 @@ class Store:
         self.tails = []
         self.started = started_ns
         self.seed = None
+        self.deletes = {}  # tenant -> [delete request]
+        self.delete_seq = 0
 
     def streams(self, tenants):
         """Snapshots of the streams of one or more tenants (pushes may go on meanwhile); with
@@ -709,6 +711,51 @@ class LokiHandler(DoubleHandler):
                                   [(ts, line, dict(meta)) for ts, line, meta in entries])
         self.reply_empty(204)
 
+    # -- delete requests (the compactor's API): recorded and listed, never applied
+
+    def q_delete(self, tenants, p, pairs):
+        store = self.server.store
+        if len(tenants) != 1:
+            raise ApiError(401, "multiple org IDs present")
+        tenant = tenants[0]
+        if self.command == "GET":
+            with store.lock:
+                self.ok(list(store.deletes.get(tenant, [])))
+            return
+        if self.command == "DELETE":
+            rid = p.get("request_id")
+            if not rid:
+                raise bad("missing request_id")
+            with store.lock:
+                reqs = store.deletes.get(tenant, [])
+                keep = [r for r in reqs if r["request_id"] != rid]
+                if len(keep) == len(reqs):
+                    raise ApiError(404, "could not find delete request with given id")
+                store.deletes[tenant] = keep
+            self.reply_empty(204)
+            return
+        q = p.get("query", "")
+        if not q:
+            raise bad("query not set")
+        expr = lq.parse_log_selector(q, validate=False)
+        if any(not isinstance(st, lq.lp.LineFilterStage) for st in expr.pipeline):
+            raise bad("invalid query expression: only line filters are allowed in a delete "
+                      "query")
+        if not p.get("start"):
+            raise bad("start time not set")
+        now = time.time_ns()
+        start = parse_timestamp(p.get("start"), now)
+        end = parse_timestamp(p.get("end"), now)
+        if end < start:
+            raise bad("start time can't be greater than end time")
+        with store.lock:
+            store.delete_seq += 1
+            store.deletes.setdefault(tenant, []).append({
+                "request_id": "%08x" % store.delete_seq, "start_time": ts_json(start),
+                "end_time": ts_json(end), "query": q, "status": "received",
+                "created_at": ts_json(now)})
+        self.reply_empty(204)
+
     # -- tail
 
     def q_tail(self, tenants, p, pairs):
@@ -916,6 +963,7 @@ ROUTES = {
     "/loki/api/v1/detected_fields": (GET_POST, LokiHandler.q_detected_fields),
     "/loki/api/v1/tail": (("GET",), LokiHandler.q_tail),
     "/loki/api/v1/push": (("POST",), LokiHandler.q_push),
+    "/loki/api/v1/delete": (("GET", "POST", "PUT", "DELETE"), LokiHandler.q_delete),
 }
 # (prefix, (suffix, methods, handler)) for routes with a {name} segment.
 PREFIX_ROUTES = [

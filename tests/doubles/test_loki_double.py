@@ -723,6 +723,45 @@ class TailTest(unittest.TestCase):
                 self.assertTrue(body.startswith(prefix), body)
 
 
+class DeleteTest(unittest.TestCase):
+    def test_delete_requests(self):
+        with LokiDouble(multi_tenant=True) as d:
+            org = {"X-Scope-OrgID": "org1"}
+
+            def call(method, params):
+                return d.request(method, "/loki/api/v1/delete?" + urllib.parse.urlencode(params),
+                                 headers=org)
+
+            status, _, _ = call("POST", {"query": '{app="a"} |= "secret"', "start": "1000"})
+            self.assertEqual(status, 204)
+            status, _, _ = call("PUT", {"query": '{app!="b"}', "start": "1000", "end": "2000"})
+            self.assertEqual(status, 204)  # validate=false: an empty-compatible selector is fine
+            status, _, body = call("GET", {})
+            reqs = json.loads(body)
+            self.assertEqual([(r["query"], r["start_time"], r["status"]) for r in reqs],
+                             [('{app="a"} |= "secret"', 1000, "received"),
+                              ('{app!="b"}', 1000, "received")])
+            self.assertEqual(reqs[1]["end_time"], 2000)
+            other = d.request("GET", "/loki/api/v1/delete", headers={"X-Scope-OrgID": "org2"})
+            self.assertEqual(json.loads(other[2]), [])
+            self.assertEqual(call("DELETE", {"request_id": reqs[0]["request_id"]})[0], 204)
+            self.assertEqual(len(json.loads(call("GET", {})[2])), 1)
+            cases = [
+                ("DELETE", {"request_id": "nope"}, 404, "could not find delete request"),
+                ("POST", {"query": '{app="a"} | json', "start": "1"}, 400,
+                 "invalid query expression"),
+                ("POST", {"query": '{app="a"'}, 400, "parse error at line 1"),
+                ("POST", {"query": '{app="a"}'}, 400, "start time not set"),
+                ("POST", {"query": '{app="a"}', "start": "20", "end": "10"}, 400,
+                 "start time can't be greater than end time"),
+            ]
+            for method, params, code, prefix in cases:
+                with self.subTest(method=method, params=params):
+                    status, _, body = call(method, params)
+                    self.assertEqual(status, code)
+                    self.assertTrue(body.decode().startswith(prefix), body)
+
+
 class GzipTest(unittest.TestCase):
     def test_gzip_responses(self):
         with LokiDouble(seed=SEED, gzip_responses=True) as d:
