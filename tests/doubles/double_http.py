@@ -157,6 +157,7 @@ class DoubleHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
     def _dispatch(self):
+        self.rec = None  # a keep-alive connection must not touch the previous request's record
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)

@@ -230,6 +230,20 @@ class ModeTest(unittest.TestCase):
         self.d.set_mode("normal")
         self.assertEqual(health(self.d)[0], 200)
 
+    def test_keep_alive_control_requests_leave_records_alone(self):
+        c = http.client.HTTPConnection(HOST, self.d.port, timeout=5)
+        c.request("GET", "/v1/sys/metrics")
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 403)
+        c.request("GET", "/__test/requests")
+        recs = json.loads(c.getresponse().read())
+        c.request("POST", "/__test/state", body=b'{"state": "bogus"}')
+        c.getresponse().read()
+        c.close()
+        self.assertEqual([r["status"] for r in recs], [403])
+        self.assertEqual([r["status"] for r in self.d.requests()], [403])
+
     def test_bad_control_input(self):
         status, _, _ = self.d.request("POST", "/__test/state", {"state": "bogus"})
         self.assertEqual(status, 400)
