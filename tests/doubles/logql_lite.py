@@ -255,6 +255,13 @@ class LogExpr:
         """The entry after the pipeline (a logql_pipeline.State), or None if it is dropped."""
         return lp.run(self.pipeline, ts, stream_labels, meta, line)
 
+    def line_filters_only(self):
+        """The line filters if the pipeline has nothing else (labels stay as stored), else
+        None."""
+        if all(isinstance(s, lp.LineFilterStage) for s in self.pipeline):
+            return [s.f for s in self.pipeline]
+        return None
+
     def has_unwrap(self):
         return any(isinstance(s, lp.UnwrapMarker) for s in self.pipeline)
 
@@ -911,9 +918,14 @@ class Stream:
         self.entries = []
 
     def add(self, ts, line, meta):
+        entry = (ts, line, dict(meta or {}))
+        if not self.ts or ts >= self.ts[-1]:  # the usual case: in order
+            self.ts.append(ts)
+            self.entries.append(entry)
+            return
         i = bisect.bisect_right(self.ts, ts)
         self.ts.insert(i, ts)
-        self.entries.insert(i, (ts, line, dict(meta or {})))
+        self.entries.insert(i, entry)
 
     def window(self, lo, hi, lo_open=False, hi_open=True):
         """Entries with lo <= ts < hi (or lo < ts, ts <= hi per the flags)."""
@@ -955,8 +967,15 @@ def _range_agg(node, streams, t):
     hi = t - lr.offset
     lo = hi - lr.range
     acc = {}
+    simple = lr.log.line_filters_only()
     for s in select(lr.log.selector, streams):
         for ts, line, meta in s.window(lo, hi, lo_open=True, hi_open=False):
+            if simple is not None and not meta:  # fast path: no stage changes the labels
+                if all(f.keep(line) for f in simple):
+                    cur = acc.setdefault(s.key, [s.labels, 0, 0])
+                    cur[1] += 1
+                    cur[2] += len(line.encode())
+                continue
             st = lr.log.process(ts, s.labels, meta, line)
             if st is None:
                 continue

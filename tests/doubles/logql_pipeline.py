@@ -29,14 +29,18 @@ def sanitize_key(key):
 
 
 class State:
-    __slots__ = ("ts", "line", "stream", "meta", "parsed")
+    """One entry going through a pipeline. stream and meta are shared with the store until a
+    stage deletes from them (copy on write): treat them as read-only."""
+
+    __slots__ = ("ts", "line", "stream", "meta", "parsed", "_owned")
 
     def __init__(self, ts, line, stream, meta):
         self.ts = ts
         self.line = line
-        self.stream = dict(stream)
-        self.meta = dict(meta or {})
+        self.stream = stream
+        self.meta = meta if meta is not None else {}
         self.parsed = {}
+        self._owned = False
 
     def get(self, name):
         for d in (self.parsed, self.meta, self.stream):
@@ -60,6 +64,9 @@ class State:
             self.parsed["__error_details__"] = details
 
     def labels(self):
+        """All labels (stream, then metadata, then parsed); do not modify the result."""
+        if not self.meta and not self.parsed:
+            return self.stream
         out = dict(self.stream)
         for k, v in self.meta.items():
             out.setdefault(k, v)
@@ -67,6 +74,8 @@ class State:
         return out
 
     def delete(self, name):
+        if not self._owned and (name in self.stream or name in self.meta):
+            self.stream, self.meta, self._owned = dict(self.stream), dict(self.meta), True
         for d in (self.parsed, self.meta, self.stream):
             d.pop(name, None)
 

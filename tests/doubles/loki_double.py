@@ -191,6 +191,7 @@ class Store:
                 for e in st.get("entries") or st.get("values") or []:
                     meta = e[2] if len(e) > 2 else {}
                     entries.append((self.seed_ts(e[0]), str(e[1]), meta))
+                entries.sort(key=lambda e: e[0])  # stable: equal times keep the seed's order
                 self.add(tenant, {str(k): str(v) for k, v in labels.items()}, entries)
 
     def seed_ts(self, v):

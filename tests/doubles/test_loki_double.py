@@ -207,6 +207,10 @@ class QueryTest(unittest.TestCase):
             ('sum without (trace_id, team) (count_over_time({env="prod"}[1m]))',
              {'{"app": "api", "env": "prod"}': "3", '{"app": "db", "env": "prod"}': "1"}),
             ('sum(rate({app="web"}[1m]))', {"{}": repr(2 / 60)}),
+            ('sum(count_over_time({app="web"} |= "500" [1m]))', {"{}": "1"}),
+            ('count_over_time({env="prod"} != "boom" |~ "l" [1m])', {
+                '{"app": "api", "env": "prod"}': "2",
+                '{"app": "db", "env": "prod", "team": "core"}': "1"}),
             ('topk(1, sum by (app) (count_over_time({app=~".+"}[1m])))', {'{"app": "api"}': "3"}),
             ('sum(count_over_time({app=~".+"}[1m])) * 2', {"{}": "12"}),
             ('sum by (app) (count_over_time({app=~".+"}[1m])) > 1', {'{"app": "api"}': "3",
