@@ -58,6 +58,8 @@ def parse_timestamp(value, default):
     if "." in value:
         try:
             f = float(value)
+            if not math.isfinite(f):
+                raise bad('cannot parse "%s" to a valid timestamp' % value)
             s = math.floor(f)
             frac = round((f - s) * 1000) / 1000
             return int(s) * NS + int(round(frac * NS))
@@ -94,7 +96,10 @@ def parse_step(value, start, end):
     d = lq.parse_duration(value)
     if d is None:
         try:
-            d = int(float(value) * NS)
+            f = float(value)
+            if not math.isfinite(f):
+                raise ValueError()
+            d = int(f * NS)
         except ValueError:
             raise bad('cannot parse "%s" to a valid duration' % value)
     return d

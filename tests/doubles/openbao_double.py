@@ -137,6 +137,13 @@ class BaoHandler(DoubleHandler):
             except BadParam as e:
                 self.reply_json(400, {"errors": [str(e)]})
                 return
+            if status < 100 or status > 999:
+                # Go's WriteHeader panics on such a code: the server drops the connection.
+                self.server.set_status(rec, "closed")
+                self._drop()
+                return
+            if status < 200:
+                status = 200  # Go sends 1xx as informational, then an implicit 200
             if self.command == "HEAD":
                 self.reply_empty(status)
             else:

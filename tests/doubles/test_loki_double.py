@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import random
 import socket
 import time
 import unittest
@@ -725,6 +726,54 @@ class TailTest(unittest.TestCase):
                     status, _, body = get(self.d, target)
                 self.assertEqual(status, 400)
                 self.assertTrue(body.startswith(prefix), body)
+
+
+class HttpRobustnessTest(unittest.TestCase):
+    """Random parameter soup on every endpoint: answers are 2xx/4xx, never a double crash."""
+
+    PATHS = ["/loki/api/v1/query", "/loki/api/v1/query_range", "/loki/api/v1/labels",
+             "/loki/api/v1/label/app/values", "/loki/api/v1/series", "/loki/api/v1/index/stats",
+             "/loki/api/v1/index/volume", "/loki/api/v1/index/volume_range",
+             "/loki/api/v1/patterns", "/loki/api/v1/detected_labels",
+             "/loki/api/v1/detected_fields", "/loki/api/v1/detected_field/level/values",
+             "/loki/api/v1/tail", "/loki/api/v1/push", "/loki/api/v1/delete"]
+    VALUES = {
+        "query": ['{app="api"}', 'sum(rate({app="api"}[1m]))', '{}', '{app=~".+"} | json', 'x',
+                  '', '{app="api"} |= "a" [5m]', '1+1', 'vector(1)', '{a="b"}|logfmt|x>1s'],
+        "start": ["", "0", "1763790000", "1.5", "abc", "-5", "99999999999999999999",
+                  "2025-11-22T05:40:14Z", "nan", "1e3", "1.5e400", "inf."],
+        "end": ["", "1763793600", "0", "x", "1763790000.999"],
+        "limit": ["", "0", "-1", "1", "5001", "x", "99999999999999999999"],
+        "step": ["", "0", "-1", "1", "10s", "x", "0.0001", "1e9", "inf", "nan", "-inf"],
+        "direction": ["", "forward", "BACKWARD", "x"],
+        "since": ["", "1h", "x", "-1h"],
+        "targetLabels": ["", "app", "app,env", ",,"],
+        "aggregateBy": ["", "labels", "series", "x"],
+        "match[]": ['{}', '{app="api"}', 'x', '{a!="b"}', ''],
+        "time": ["", "1763790060", "x", "1e400."],
+        "line_limit": ["", "0", "x"], "delay_for": ["", "6", "x"], "request_id": ["", "x"],
+    }
+    BODIES = [b"", b"{}", b'{"streams":[{"stream":{"a":"b"},"values":[["1","x"]]}]}',
+              b"\x00\x01", b'{"streams":[{"stream":{},"values":[]}]}', b'{"streams":null}',
+              b"[]", b'{"streams":[1]}', b'{"streams":[{"stream":{"a":1}}]}']
+
+    def test_no_server_errors(self):
+        rnd = random.Random(20261122)
+        with LokiDouble(seed=SEED) as d:
+            for _ in range(600):
+                path = rnd.choice(self.PATHS)
+                params = [(k, rnd.choice(v)) for k, v in self.VALUES.items()
+                          if rnd.random() < 0.4]
+                method, body, headers = rnd.choice(["GET", "POST"]), None, {}
+                if path.endswith("/push"):
+                    method, body = "POST", rnd.choice(self.BODIES)
+                    headers["Content-Type"] = rnd.choice(["application/json",
+                                                          "application/x-protobuf", ""])
+                    if rnd.random() < 0.3:
+                        headers["Content-Encoding"] = rnd.choice(["gzip", "snappy", "br"])
+                target = path + "?" + urllib.parse.urlencode(params)
+                status, _, data = d.request(method, target, body, headers)
+                self.assertLess(status, 500, (method, target, data[:2000]))
 
 
 class DeleteTest(unittest.TestCase):

@@ -66,6 +66,8 @@ class HealthTest(unittest.TestCase):
             ("drsecondary", "?drsecondarycode=200", 200),
             ("standby", "?standbyok=yes", 400),
             ("active", "?activecode=abc", 400),
+            ("active", "?activecode=600", 600),
+            ("active", "?activecode=150", 200),
         ]
         for state, query, code in cases:
             with self.subTest(state=state, query=query):
@@ -74,6 +76,14 @@ class HealthTest(unittest.TestCase):
                 self.assertEqual(status, code)
                 if code == 400:
                     self.assertIn("errors", body)
+
+    def test_impossible_status_code_drops_the_connection(self):
+        self.d.set_state("active")
+        for code in ("1", "99", "1000", "99999999999"):
+            with self.subTest(code=code):
+                with self.assertRaises((http.client.HTTPException, ConnectionError)):
+                    health(self.d, "?activecode=" + code)
+                self.assertEqual(self.d.requests()[-1]["status"], "closed")
 
     def test_head_has_no_body(self):
         self.d.set_state("standby")
