@@ -817,13 +817,16 @@ class LokiHandler(DoubleHandler):
                 seen.clear()
                 if fresh:
                     self.send_tail_frame(conn, fresh)
-        except (OSError, ws.WsProtocolError):
+        except ws.WsProtocolError as e:
+            self.rec["tail"]["protocol_error"] = str(e)
+            conn.send_close(1002, "protocol error")
+        except OSError:
             pass
         finally:
             with store.lock:
                 if tail in store.tails:
                     store.tails.remove(tail)
-            conn.send_close(1000)
+            conn.send_close(1000)  # no-op if a close was sent already
             with srv.lock:
                 srv.tails_active -= 1
 

@@ -702,6 +702,29 @@ class TailTest(unittest.TestCase):
         conn = ws.WsConn(sock, is_client=True, prefix=rest.partition(b"\r\n\r\n")[2])
         self.assertEqual(conn.recv(timeout=5), (ws.PONG, b"hi"))
 
+    def test_protocol_errors_end_the_tail(self):
+        cases = [
+            ("unmasked frame", bytes([0x81, 0x02]) + b"hi"),
+            ("reserved bits", bytes([0xC1, 0x80, 1, 2, 3, 4])),
+            ("long ping", bytes([0x89, 0xFE, 0x00, 0x7E]) + b"\0" * 4 + b"p" * 126),
+            ("fragmented ping", bytes([0x09, 0x80, 1, 2, 3, 4])),
+            ("unknown opcode", bytes([0x83, 0x80, 1, 2, 3, 4])),
+            ("huge length", bytes([0x82, 0xFF]) + (1 << 62).to_bytes(8, "big") + b"\0" * 4),
+            ("lone continuation", bytes([0x80, 0x80, 1, 2, 3, 4])),
+        ]
+        for name, frame in cases:
+            with self.subTest(name):
+                conn = self.open_tail('{app="tail"} |= "nothing matches this"')
+                conn.sock.sendall(frame)
+                with self.assertRaises(ws.WsClosed) as cm:
+                    while conn.recv(timeout=5) is not None:
+                        pass
+                    self.fail("the double did not close")
+                self.assertEqual(cm.exception.code, 1002)
+                self.wait_tails_active(0)
+                rec = self.d.requests("/loki/api/v1/tail")[-1]
+                self.assertIn("protocol_error", rec["tail"])
+
     def test_no_backlog_when_nothing_matches(self):
         conn = self.open_tail('{app="tail"} |= "nothing matches this"')
         self.assertIsNone(conn.recv(timeout=0.5))
