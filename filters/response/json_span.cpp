@@ -69,17 +69,15 @@ constexpr ByteClass kBytes = make_byte_class();
 // i at the opening quote; returns one past the closing quote, or npos.
 std::size_t skip_string(std::string_view t, std::size_t i) {
   const std::size_t n = t.size();
-  for (++i; i < n; ++i) {
-    while (i < n && !kBytes.string_special[static_cast<unsigned char>(t[i])]) {
+  ++i;
+  while (i < n) {
+    if (!kBytes.string_special[static_cast<unsigned char>(t[i])]) {
       ++i;
-    }
-    if (i >= n) {
-      break;
-    }
-    if (t[i] == '"') {
+    } else if (t[i] == '"') {
       return i + 1;
+    } else {
+      i += 2;  // a backslash and the escaped character
     }
-    ++i;  // the escaped character
   }
   return std::string_view::npos;
 }
