@@ -382,8 +382,8 @@ class LokiHandler(DoubleHandler):
             if self.command not in methods:
                 self.reply_raw(405, b"", None)
                 return
-            tenants = self.tenants()
             pairs = self.params()
+            tenants = self.tenants()
             p = {}
             for k, v in pairs:
                 p.setdefault(k, v)
