@@ -132,6 +132,7 @@ class Store:
         self.seed = None
         self.deletes = {}  # tenant -> [delete request]
         self.delete_seq = 0
+        self.rules = {}  # tenant -> {namespace: {group name: YAML text}}
 
     def streams(self, tenants):
         """Snapshots of the streams of one or more tenants (pushes may go on meanwhile); with
@@ -365,6 +366,9 @@ class LokiHandler(DoubleHandler):
             if path == "/loki/api/v1/status/buildinfo":
                 self.ok({"version": "3.4.2", "revision": "double", "branch": "HEAD",
                          "buildUser": "", "buildDate": "", "goVersion": "go1.23.4"})
+                return
+            if path == "/loki/api/v1/rules" or path.startswith("/loki/api/v1/rules/"):
+                self.q_rules(path[len("/loki/api/v1/rules"):])
                 return
             route = ROUTES.get(path)
             name_arg = None
@@ -716,6 +720,62 @@ class LokiHandler(DoubleHandler):
             self.server.store.add(tenants[0], labels,
                                   [(ts, line, dict(meta)) for ts, line, meta in entries])
         self.reply_empty(204)
+
+    # -- ruler API: rule groups stored as the YAML text received (no YAML parser here)
+
+    def q_rules(self, rest):
+        parts = [urllib.parse.unquote(x) for x in rest.split("/")[1:]] if rest else []
+        if len(parts) > 2 or any(not x for x in parts):
+            self.reply_text(404, "404 page not found\n")
+            return
+        allowed = {0: ("GET",), 1: ("GET", "POST", "DELETE"), 2: ("GET", "DELETE")}[len(parts)]
+        if self.command not in allowed:
+            self.reply_raw(405, b"", None)
+            return
+        self.params()
+        tenants = self.tenants()
+        if len(tenants) != 1:
+            raise ApiError(401, "multiple org IDs present")
+        store = self.server.store
+        accepted = {"status": "success", "data": None, "errorType": "", "error": ""}
+        with store.lock:
+            rules = store.rules.setdefault(tenants[0], {})
+            if self.command == "POST":
+                text = self.body.decode("utf-8", "replace")
+                m = re.search(r"(?m)^name:[ \t]*(.*?)[ \t]*$", text)
+                name = m.group(1).strip("\"'") if m else ""
+                if not name:
+                    raise bad("invalid rules config: rule group name must not be empty")
+                rules.setdefault(parts[0], {})[name] = text.rstrip("\n") + "\n"
+                self.reply_raw(202, json.dumps(accepted).encode(), "application/json")
+                return
+            if self.command == "DELETE":
+                if parts[0] not in rules or (len(parts) == 2 and parts[1] not in rules[parts[0]]):
+                    raise ApiError(404, "group does not exist" if len(parts) == 2
+                                   else "no rule groups found")
+                if len(parts) == 2:
+                    del rules[parts[0]][parts[1]]
+                if len(parts) == 1 or not rules[parts[0]]:
+                    del rules[parts[0]]
+                self.reply_raw(202, json.dumps(accepted).encode(), "application/json")
+                return
+            if len(parts) == 2:
+                text = rules.get(parts[0], {}).get(parts[1])
+                if text is None:
+                    raise ApiError(404, "group does not exist")
+                self.reply_raw(200, text.encode(), "application/yaml")
+                return
+            namespaces = sorted(rules) if not parts else [parts[0]] if parts[0] in rules else []
+            if not namespaces:
+                raise ApiError(404, "no rule groups found")
+            out = []
+            for ns in namespaces:
+                out.append("%s:\n" % json.dumps(ns))
+                for name in sorted(rules[ns]):
+                    lines = rules[ns][name].splitlines()
+                    out.append("    - " + lines[0] + "\n")
+                    out.extend(("      " + line).rstrip() + "\n" for line in lines[1:])
+            self.reply_raw(200, "".join(out).encode(), "application/yaml")
 
     # -- delete requests (the compactor's API): recorded and listed, never applied
 

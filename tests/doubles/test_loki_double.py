@@ -838,6 +838,45 @@ class DeleteTest(unittest.TestCase):
                     self.assertTrue(body.decode().startswith(prefix), body)
 
 
+class RulesTest(unittest.TestCase):
+    GROUP = ("name: errors\nrules:\n  - alert: Many\n"
+             "    expr: sum(rate({app=\"api\"} |= \"error\" [5m])) > 1\n")
+
+    def test_rule_groups(self):
+        with LokiDouble(multi_tenant=True) as d:
+            org = {"X-Scope-OrgID": "org1", "Content-Type": "application/yaml"}
+
+            def call(method, path, body=None):
+                status, hdrs, data = d.request(method, "/loki/api/v1/rules" + path, body, org)
+                return status, hdrs.get("content-type"), data.decode()
+
+            self.assertEqual(call("GET", ""), (404, "text/plain; charset=utf-8",
+                                               "no rule groups found\n"))
+            status, _, body = call("POST", "/ns1", self.GROUP.encode())
+            self.assertEqual((status, json.loads(body)["status"]), (202, "success"))
+            self.assertEqual(call("POST", "/ns1", b"name: other\nrules: []\n")[0], 202)
+            self.assertEqual(call("GET", "/ns1/errors"), (200, "application/yaml", self.GROUP))
+            status, ctype, text = call("GET", "")
+            self.assertEqual(text, '"ns1":\n    - name: errors\n      rules:\n'
+                                   '        - alert: Many\n          expr: sum(rate({app="api"}'
+                                   ' |= "error" [5m])) > 1\n    - name: other\n'
+                                   '      rules: []\n')
+            self.assertEqual(d.request("GET", "/loki/api/v1/rules",
+                                       headers={"X-Scope-OrgID": "org2"})[0], 404)
+            self.assertEqual(call("DELETE", "/ns1/errors")[0], 202)
+            self.assertEqual(call("GET", "/ns1/errors")[0], 404)
+            self.assertEqual(call("DELETE", "/ns1")[0], 202)
+            self.assertEqual(call("GET", "/ns1")[0], 404)
+            cases = [("POST", "/ns1", b"rules: []\n", 400), ("POST", "", b"", 405),
+                     ("PUT", "/ns1", b"", 405), ("GET", "/a/b/c", None, 404),
+                     ("DELETE", "/nope", None, 404)]
+            for method, path, body, code in cases:
+                with self.subTest(method=method, path=path):
+                    self.assertEqual(call(method, path, body)[0], code)
+            rec = d.requests("/loki/api/v1/rules/ns1")[0]
+            self.assertEqual(rec["body_text"], self.GROUP)
+
+
 class GzipTest(unittest.TestCase):
     def test_gzip_responses(self):
         with LokiDouble(seed=SEED, gzip_responses=True) as d:
