@@ -151,7 +151,7 @@ Status Walk::entry(Counts& c) {
   if (esc_ts || !timestamp_ok(ts)) {
     return malformed(at, "entry timestamp must be a string of decimal unix nanoseconds");
   }
-  const size_t line_bytes = j_.value(line, esc_line, scratch_).size();
+  const size_t line_bytes = JsonReader::decoded_size(line, esc_line);
   chk_.line(line_bytes);
   size_t pairs = 0;
   if (j_.eat(',')) {

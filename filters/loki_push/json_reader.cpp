@@ -1,6 +1,7 @@
 #include "filters/loki_push/json_reader.h"
 
 #include <cstdint>
+#include <cstring>
 
 #include "common/utf8.h"
 
@@ -52,6 +53,20 @@ size_t utf8_len(uint8_t c) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// True when none of the eight bytes at p needs a look: no '"', no '\\', nothing below 0x20
+// and nothing at or above 0x80 (the classic SWAR zero-byte tests; exact for "none").
+bool plain8(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t slash = w ^ (kOnes * '\\');
+  const uint64_t hits = ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) |
+                        ((w - kOnes * 0x20) & ~w) | w;
+  return (hits & kHigh) == 0;
+}
+
 }  // namespace
 
 bool JsonReader::string(std::string_view& raw, bool& escaped) {
@@ -63,7 +78,10 @@ bool JsonReader::string(std::string_view& raw, bool& escaped) {
   escaped = false;
   const size_t n = s_.size();
   while (true) {
-    // Fast path: plain ASCII text.
+    // Fast path: eight bytes at a time while none is '"', '\\', a control or a non-ASCII byte.
+    while (i_ + 8 <= n && plain8(s_.data() + i_)) {
+      i_ += 8;
+    }
     while (i_ < n) {
       const auto c = static_cast<uint8_t>(s_[i_]);
       if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) {
@@ -133,10 +151,15 @@ std::string_view JsonReader::value(std::string_view raw, bool escaped,
   // `raw` was validated by string(): every escape is complete and well-formed.
   scratch.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
-    const char c = raw[i];
-    if (c != '\\') {
-      scratch += c;
-      continue;
+    // Copy the run up to the next escape in one append.
+    const size_t next = raw.find('\\', i);
+    if (next != i) {
+      const size_t end = next == std::string_view::npos ? raw.size() : next;
+      scratch.append(raw.substr(i, end - i));
+      i = end;
+      if (i == raw.size()) {
+        break;
+      }
     }
     const char e = raw[++i];
     switch (e) {
@@ -160,6 +183,29 @@ std::string_view JsonReader::value(std::string_view raw, bool escaped,
     }
   }
   return scratch;
+}
+
+size_t JsonReader::decoded_size(std::string_view raw, bool escaped) {
+  if (!escaped) {
+    return raw.size();
+  }
+  size_t n = raw.size();
+  for (size_t i = raw.find('\\'); i != std::string_view::npos; i = raw.find('\\', i)) {
+    if (raw[i + 1] != 'u') {
+      n -= 1;  // two characters, one byte
+      i += 2;
+      continue;
+    }
+    const auto cp = static_cast<uint32_t>(hex4(raw, i + 2));
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      n -= 12 - 4;  // a surrogate pair: twelve characters, four bytes
+      i += 12;
+    } else {
+      n -= 6 - (cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3);
+      i += 6;
+    }
+  }
+  return n;
 }
 
 bool JsonReader::literal(std::string_view word) {

@@ -38,6 +38,8 @@ class JsonReader {
   bool string(std::string_view& raw, bool& escaped);
   // A string's value: raw itself, or decoded into `scratch` when escaped.
   std::string_view value(std::string_view raw, bool escaped, std::string& scratch) const;
+  // The byte length of that value, without decoding it.
+  static size_t decoded_size(std::string_view raw, bool escaped);
   // Skips whitespace and one value of any type.
   bool skip_value(int depth = 0);
 

@@ -1,5 +1,6 @@
 // The JSON path: each stream's label object re-rendered, its "values" array copied as received,
 // and every malformed body refused as a whole.
+#include "filters/loki_push/json_reader.h"  // internal: the string decoder is tested directly
 #include "tests/filters/loki_push/test_common.h"
 
 using namespace lptest;  // NOLINT(google-build-using-namespace): test-local helpers
@@ -217,6 +218,39 @@ TEST_CASE("escapes cannot hide a label or a metadata name from the policy") {
         CHECK_FALSE(out->rejected);
         CHECK(out->accepted.streams == 1);
       }
+    }
+  }
+}
+
+TEST_CASE("json strings: decoded values and sizes agree") {
+  struct Case {
+    const char* name;
+    std::string literal;  // a JSON string literal, quotes included
+    std::string want;
+  };
+  const Case cases[] = {
+      {"plain", R"("hello")", "hello"},
+      {"long plain (the eight-byte path)", R"("abcdefghijklmnopqrstuvwxyz0123456789")",
+       "abcdefghijklmnopqrstuvwxyz0123456789"},
+      {"quote after eight bytes", R"("abcdefgh\"ij")", "abcdefgh\"ij"},
+      {"simple escapes", R"("\"\\\/\b\f\n\r\t")", "\"\\/\b\f\n\r\t"},
+      {"one, two and three byte \\u", R"("\u0041\u00e9\u20ac")", "A\xc3\xa9\xe2\x82\xac"},
+      {"surrogate pair", R"("x\ud83d\ude00y")", "x\xf0\x9f\x98\x80y"},
+      {"raw UTF-8 mixed with escapes", "\"\xc3\xa9\\n\xe2\x82\xac\"", "\xc3\xa9\n\xe2\x82\xac"},
+      {"escape at the start and end", R"("\tmid\t")", "\tmid\t"},
+      {"empty", R"("")", ""},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      obsgate::filters::loki_push::detail::JsonReader r(c.literal);
+      std::string_view raw;
+      bool escaped = false;
+      REQUIRE(r.string(raw, escaped));
+      CHECK(r.at_end());
+      std::string scratch;
+      CHECK(r.value(raw, escaped, scratch) == c.want);
+      CHECK(obsgate::filters::loki_push::detail::JsonReader::decoded_size(raw, escaped) ==
+            c.want.size());
     }
   }
 }
