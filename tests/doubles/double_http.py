@@ -13,6 +13,7 @@ Control endpoints every double has (never recorded):
        hang:  requests are read and recorded, then never answered; when the mode goes back to
               normal (or the double stops) those connections are closed without an answer
        close: requests are read and recorded, then the connection is closed without an answer
+       reset: the same, but the close is a TCP reset (RST) instead of a FIN
   GET  /__test/mode             {"mode": ...}
 """
 
@@ -20,6 +21,7 @@ import json
 import signal
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -30,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOST = "127.0.0.1"
 MAX_BODY = 64 << 20
 MAX_TEXT = 1 << 20
-MODES = ("normal", "hang", "close")
+MODES = ("normal", "hang", "close", "reset")
 
 
 class BodyError(Exception):
@@ -198,6 +200,10 @@ class DoubleHandler(BaseHTTPRequestHandler):
             self.server.set_status(rec, "closed")
             self._drop()
             return
+        if mode == "reset":
+            self.server.set_status(rec, "reset")
+            self._reset()
+            return
         if mode == "hang":
             self.server.set_status(rec, "hung")
             self.server.wait_not_hanging()
@@ -223,6 +229,16 @@ class DoubleHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _reset(self):
+        """Closes with an RST (SO_LINGER 0) instead of a FIN."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()  # now, before socketserver's shutdown(SHUT_WR) sends a FIN
         except OSError:
             pass
 

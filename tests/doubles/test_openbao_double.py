@@ -254,6 +254,22 @@ class ModeTest(unittest.TestCase):
         self.assertEqual([r["status"] for r in recs], [403])
         self.assertEqual([r["status"] for r in self.d.requests()], [403])
 
+    def test_reset(self):
+        for mode, want in (("reset", ConnectionResetError), ("close", b"")):
+            with self.subTest(mode=mode):
+                self.d.set_mode(mode)
+                with socket.create_connection((HOST, self.d.port), timeout=5) as sock:
+                    sock.sendall(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    if want is ConnectionResetError:
+                        with self.assertRaises(ConnectionResetError):
+                            sock.recv(100)
+                    else:
+                        self.assertEqual(sock.recv(100), want)  # EOF: an orderly close
+                self.assertEqual(self.d.requests()[-1]["status"], mode if mode == "reset"
+                                 else "closed")
+        self.d.set_mode("normal")
+        self.assertEqual(health(self.d)[0], 200)
+
     def test_bad_control_input(self):
         status, _, _ = self.d.request("POST", "/__test/state", {"state": "bogus"})
         self.assertEqual(status, 400)
