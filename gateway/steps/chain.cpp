@@ -3,6 +3,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "gateway/steps/authn/authn.h"
 
 namespace obsgate::gateway {
 
@@ -18,13 +19,17 @@ Status unavailable(const config::Route& route) {
 
 }  // namespace
 
-Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& /*cfg*/,
+Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& cfg,
                                                 const config::Route& route,
-                                                Services& /*services*/) {
+                                                Services& services) {
   std::vector<StepFactoryPtr> chain;
   if (route.auth == config::AuthMode::kRequired) {
-    return Status::invalid_argument("route '" + route.name +
-                                    "': authentication is not available in this build");
+    // Authentication runs first: no later step sees a request without a principal.
+    auto authn = authn::make_authn_step(cfg, route, services);
+    if (!authn.ok()) {
+      return authn.status();
+    }
+    chain.push_back(std::move(authn).value());
   }
   switch (route.enforcer) {
     case config::Enforcer::kNone:
