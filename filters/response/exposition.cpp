@@ -142,6 +142,9 @@ Result<std::size_t> parse_labels(std::string_view s, std::size_t i, std::size_t 
     }
     ++i;
     l.raw = s.substr(start, i - start);
+    if (l.name == "__name__") {
+      return bad_line(line_no, "__name__ inside the label set");
+    }
     for (const TextLabel& other : out) {
       if (other.name == l.name) {
         return bad_line(line_no, "duplicate label " + l.name);

@@ -54,6 +54,7 @@ TEST_CASE("strip_hidden_labels_text") {
       {"timestamp that is not an integer", "a 1 2.5\n", {upstream_refused()}},
       {"three tokens", "a 1 2 3\n", {upstream_refused()}},
       {"duplicate label", "a{x=\"1\",x=\"2\"} 1\n", {upstream_refused()}},
+      {"__name__ inside the braces", "a{__name__=\"b\"} 1\n", {upstream_refused()}},
       {"quoted UTF-8 metric name", "{\"my.metric\"} 1\n", {upstream_refused()}},
       {"bad label name", "a{1x=\"1\"} 1\n", {upstream_refused()}},
       {"invalid UTF-8", std::string("a{x=\"\xff\"} 1\n"), {upstream_refused()}},
