@@ -61,8 +61,12 @@ class DoubleProcess:
         while b"\n" not in buf:
             left = deadline - time.monotonic()
             if left <= 0 or self.proc.poll() is not None:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                self.proc.wait(5)
+                err = self.stderr()
                 self.stop()
-                raise RuntimeError("double did not start: %r %s" % (buf, self.stderr()))
+                raise RuntimeError("double did not start: %r %s" % (buf, err))
             r, _, _ = select.select([fd], [], [], min(left, 0.2))
             if r:
                 chunk = os.read(fd, 4096)

@@ -1052,7 +1052,12 @@ def main(argv=None):
     ap.add_argument("--gzip-responses", action="store_true",
                     help="gzip JSON answers for clients that accept it")
     args = ap.parse_args(argv)
-    serve(LokiServer(args))
+    try:
+        server = LokiServer(args)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        sys.stderr.write("loki_double: cannot start: %s: %s\n" % (type(e).__name__, e))
+        sys.exit(2)
+    serve(server)
 
 
 if __name__ == "__main__":

@@ -893,6 +893,29 @@ class GzipTest(unittest.TestCase):
             self.assertNotIn("content-encoding", r[1])
 
 
+class StartupTest(unittest.TestCase):
+    def test_bad_seeds_fail_at_start(self):
+        cases = [
+            ({"bogus": 1}, "seed must be a list of streams"),
+            ([{"labels": {}, "entries": []}], "non-empty labels"),
+            ([{"labels": {"a": "b"}, "entries": [["now-5parsecs", "x"]]}],
+             "bad relative seed timestamp"),
+        ]
+        for seed, message in cases:
+            with self.subTest(seed=seed):
+                with self.assertRaises(RuntimeError) as cm:
+                    LokiDouble(seed=seed, timeout=10)
+                self.assertIn(message, str(cm.exception))
+
+    def test_seed_order_and_relative_times(self):
+        seed = [{"stream": {"a": "b"}, "values": [["now", "third"], ["now-1m", "first"],
+                                                  ["now-1m", "second"]]}]
+        with LokiDouble(seed=seed) as d:
+            entries = d.streams()["fake"][0]["entries"]
+            self.assertEqual([e[1] for e in entries], ["first", "second", "third"])
+            self.assertEqual(int(entries[2][0]) - int(entries[0][0]), 60 * NS)
+
+
 class ModeTest(unittest.TestCase):
     def test_close_mode_records_then_drops(self):
         with LokiDouble() as d:
