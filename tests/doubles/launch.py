@@ -211,3 +211,39 @@ class OpenBaoDouble(DoubleProcess):
     def set_metrics(self, append="", replace=None):
         """Appends text to the Prometheus exposition, or replaces it whole (None: don't)."""
         self._control("POST", "/__test/metrics", {"append": append, "replace": replace})
+
+
+class OpenBaoCluster:
+    """Several OpenBao node doubles sharing a token and cluster name: one active, the others
+    standby. nodes is {name: OpenBaoDouble}; set_active(name) moves leadership (the old active
+    node becomes a standby)."""
+
+    def __init__(self, names=("bao-0", "bao-1", "bao-2"), active=None,
+                 token="s.test-metrics-token", unauthenticated_metrics=(), **kw):
+        self.nodes = {}
+        active = names[0] if active is None else active
+        try:
+            for name in names:
+                self.nodes[name] = OpenBaoDouble(
+                    name=name, state="active" if name == active else "standby", token=token,
+                    unauthenticated_metrics=name in unauthenticated_metrics, **kw)
+        except Exception:
+            self.stop()
+            raise
+        self.active = active
+
+    def set_active(self, name):
+        if self.active is not None and self.active != name:
+            self.nodes[self.active].set_state("standby")
+        self.nodes[name].set_state("active")
+        self.active = name
+
+    def stop(self):
+        for node in self.nodes.values():
+            node.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -5,7 +5,7 @@ import json
 import socket
 import unittest
 
-from launch import HOST, OpenBaoDouble
+from launch import HOST, OpenBaoCluster, OpenBaoDouble
 
 TOKEN = "s.secret-metrics"
 
@@ -210,6 +210,24 @@ class MetricsTest(unittest.TestCase):
         self.assertIn(["X-Vault-Token", TOKEN], recs[0]["headers"])
         self.d.reset()
         self.assertEqual(self.d.requests(), [])
+
+
+class ClusterTest(unittest.TestCase):
+    def test_failover(self):
+        with OpenBaoCluster(names=("a", "b", "c"), token=TOKEN,
+                            unauthenticated_metrics=("c",)) as cluster:
+            def codes():
+                return {n: health(d)[0] for n, d in cluster.nodes.items()}
+
+            self.assertEqual(codes(), {"a": 200, "b": 429, "c": 429})
+            cluster.set_active("b")
+            self.assertEqual(codes(), {"a": 429, "b": 200, "c": 429})
+            ids = {health(d)[1]["cluster_id"] for d in cluster.nodes.values()}
+            self.assertEqual(len(ids), 1)
+            status, _, body = cluster.nodes["c"].request("GET",
+                                                         "/v1/sys/metrics?format=prometheus")
+            self.assertEqual(status, 200)
+            self.assertIn('node_id="c"', body.decode())
 
 
 class ModeTest(unittest.TestCase):
