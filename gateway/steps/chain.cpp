@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "gateway/steps/authn/authn.h"
+#include "gateway/steps/prometheus/prometheus.h"
 
 namespace obsgate::gateway {
 
@@ -34,7 +35,14 @@ Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& cfg,
   switch (route.enforcer) {
     case config::Enforcer::kNone:
       break;
-    case config::Enforcer::kPrometheusQuery:
+    case config::Enforcer::kPrometheusQuery: {
+      auto step = prom_api::make_prometheus_step(cfg, route, services);
+      if (!step.ok()) {
+        return step.status();
+      }
+      chain.push_back(std::move(step).value());
+      break;
+    }
     case config::Enforcer::kLokiQuery:
     case config::Enforcer::kLokiTail:
     case config::Enforcer::kLokiPush:
