@@ -14,6 +14,8 @@ Control endpoints every double has (never recorded):
               normal (or the double stops) those connections are closed without an answer
        close: requests are read and recorded, then the connection is closed without an answer
        reset: the same, but the close is a TCP reset (RST) instead of a FIN
+       error: every request gets {"status"} (default 503) with {"text"} as a plain-text body
+  "delay": seconds to wait before handling each request (any mode)
   GET  /__test/mode             {"mode": ...}
 """
 
@@ -32,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOST = "127.0.0.1"
 MAX_BODY = 64 << 20
 MAX_TEXT = 1 << 20
-MODES = ("normal", "hang", "close", "reset")
+MODES = ("normal", "hang", "close", "reset", "error")
 
 
 class BodyError(Exception):
@@ -56,6 +58,9 @@ class DoubleServer(ThreadingHTTPServer):
         self.tls_errors = []
         self.seq = 0
         self.mode = "normal"
+        self.delay = 0.0
+        self.error_status = 503
+        self.error_text = ""
         self.stopping = False
 
     def get_request(self):
@@ -97,10 +102,18 @@ class DoubleServer(ThreadingHTTPServer):
     def reset_state(self):
         """Overridden by doubles with more to clear."""
 
-    def set_mode(self, mode):
+    def set_mode(self, mode, delay=0.0, status=503, text=""):
         with self.cond:
             self.mode = mode
+            self.delay = delay
+            self.error_status = status
+            self.error_text = text
             self.cond.notify_all()
+
+    def mode_json(self):
+        with self.lock:
+            return {"mode": self.mode, "delay": self.delay, "status": self.error_status,
+                    "text": self.error_text}
 
     def wait_not_hanging(self):
         with self.cond:
@@ -195,7 +208,17 @@ class DoubleHandler(BaseHTTPRequestHandler):
         self.body = body
         self.query = query
         self.server.add_record(rec)
-        mode = self.server.mode
+        srv = self.server
+        with srv.lock:
+            mode, delay = srv.mode, srv.delay
+            err_status, err_text = srv.error_status, srv.error_text
+        if delay:
+            with srv.cond:  # interruptible by a mode change or the double stopping
+                srv.cond.wait_for(lambda: srv.stopping or (srv.mode, srv.delay) != (mode, delay),
+                                  timeout=delay)
+        if mode == "error":
+            self.reply_text(err_status, err_text)
+            return
         if mode == "close":
             self.server.set_status(rec, "closed")
             self._drop()
@@ -292,17 +315,24 @@ class DoubleHandler(BaseHTTPRequestHandler):
             srv.reset()
             self.reply_json(200, {"ok": True})
         elif path == "/__test/mode" and self.command == "GET":
-            self.reply_json(200, {"mode": srv.mode})
+            self.reply_json(200, srv.mode_json())
         elif path == "/__test/mode" and self.command == "POST":
             try:
-                mode = json.loads(body or b"{}").get("mode")
-            except (ValueError, AttributeError):
-                mode = None
-            if mode not in MODES:
-                self.reply_json(400, {"error": "mode must be one of %s" % (MODES,)})
+                doc = json.loads(body or b"{}")
+                mode = doc.get("mode")
+                delay = float(doc.get("delay", 0))
+                status = int(doc.get("status", 503))
+                text = doc.get("text", "")
+                if mode not in MODES or not (0 <= delay <= 3600) or \
+                        not (100 <= status <= 999) or not isinstance(text, str):
+                    raise ValueError()
+            except (ValueError, AttributeError, TypeError):
+                self.reply_json(400, {"error": "want {\"mode\": one of %s, \"delay\": seconds, "
+                                               "\"status\": code, \"text\": body}"
+                                               % (MODES,)})
                 return
-            srv.set_mode(mode)
-            self.reply_json(200, {"mode": mode})
+            srv.set_mode(mode, delay, status, text)
+            self.reply_json(200, srv.mode_json())
         elif not self.control(path, query, body):
             self.reply_json(404, {"error": "unknown control endpoint %s %s" % (self.command,
                                                                               path)})

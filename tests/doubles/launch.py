@@ -132,8 +132,11 @@ class DoubleProcess:
     def reset(self):
         self._control("POST", "/__test/reset")
 
-    def set_mode(self, mode):
-        self._control("POST", "/__test/mode", {"mode": mode})
+    def set_mode(self, mode, delay=0.0, status=503, text=""):
+        """mode: normal, hang, close, reset or error (answers status with text); delay: seconds
+        to wait before handling each request."""
+        self._control("POST", "/__test/mode", {"mode": mode, "delay": delay, "status": status,
+                                               "text": text})
 
     def stop(self):
         if self.proc.poll() is None:

@@ -3,6 +3,7 @@
 import http.client
 import json
 import socket
+import time
 import unittest
 
 from launch import HOST, OpenBaoCluster, OpenBaoDouble
@@ -288,11 +289,29 @@ class ModeTest(unittest.TestCase):
         self.d.set_mode("normal")
         self.assertEqual(health(self.d)[0], 200)
 
+    def test_error_and_delay(self):
+        self.d.set_mode("error", status=502, text="bad gateway upstream\n")
+        status, hdrs, body = self.d.request("GET", "/v1/sys/health")
+        self.assertEqual((status, body), (502, b"bad gateway upstream\n"))
+        self.assertEqual(self.d.requests()[-1]["status"], 502)
+        self.d.set_mode("normal", delay=0.4)
+        t0 = time.monotonic()
+        self.assertEqual(health(self.d)[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.4)
+        self.d.set_mode("normal")
+        status, _, body = self.d.request("GET", "/__test/mode")
+        self.assertEqual(json.loads(body), {"mode": "normal", "delay": 0.0, "status": 503,
+                                            "text": ""})
+
     def test_bad_control_input(self):
         status, _, _ = self.d.request("POST", "/__test/state", {"state": "bogus"})
         self.assertEqual(status, 400)
-        status, _, _ = self.d.request("POST", "/__test/mode", {"mode": "bogus"})
-        self.assertEqual(status, 400)
+        for doc in ({"mode": "bogus"}, {"mode": "error", "status": 42},
+                    {"mode": "normal", "delay": -1}, {"mode": "normal", "delay": "x"},
+                    {"mode": "error", "text": 5}):
+            with self.subTest(doc=doc):
+                status, _, _ = self.d.request("POST", "/__test/mode", doc)
+                self.assertEqual(status, 400)
         self.assertEqual(self.d.requests(), [])  # control requests are not recorded
 
 
