@@ -1,13 +1,39 @@
 // Envelope and list rewriters shared by the Prometheus and Loki filters.
+#include <algorithm>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "filters/response/json_span.h"
 
 namespace obsgate::filters::response::detail {
 
-Result<std::string> rewrite_envelope_impl(std::string_view body,
+namespace {
+
+bool is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+// Does `text` mention one of the hidden label names as a whole word? Prometheus error messages
+// quote label sets ({client_ip="10.0.0.1", ...}) for e.g. many-to-many matching failures.
+bool mentions_hidden(std::string_view text, const Hidden& hidden) {
+  for (const std::string& name : hidden.names()) {
+    for (std::size_t at = text.find(name); at != std::string_view::npos;
+         at = text.find(name, at + 1)) {
+      const std::size_t end = at + name.size();
+      if ((at == 0 || !is_name_char(text[at - 1])) &&
+          (end == text.size() || !is_name_char(text[end]))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden,
                                           Status (*fn)(void*, std::string_view, std::string&),
                                           void* ctx) {
   if (Status s = validate_json(body); !s.ok()) {
@@ -25,19 +51,37 @@ Result<std::string> rewrite_envelope_impl(std::string_view body,
   if (status == nullptr || (status->value != "\"success\"" && status->value != "\"error\"")) {
     return bad_upstream("response has no status \"success\" or \"error\"");
   }
+  std::vector<std::pair<std::string_view, std::string>> edits;
+  const Member* error = find(*ms, "error");
+  if (hidden != nullptr && error != nullptr && kind_of(error->value) == Kind::kString) {
+    auto text = decode_string(error->value);
+    if (!text.ok()) {
+      return text.status();
+    }
+    if (mentions_hidden(*text, *hidden)) {
+      edits.emplace_back(error->value, "\"upstream error withheld: it mentions a hidden label\"");
+    }
+  }
   const Member* data = find(*ms, "data");
-  if (data == nullptr || data->value == "null") {
+  if (data != nullptr && data->value != "null") {
+    std::string replacement;
+    replacement.reserve(data->value.size());
+    if (Status s = fn(ctx, data->value, replacement); !s.ok()) {
+      return s;
+    }
+    edits.emplace_back(data->value, std::move(replacement));
+  }
+  if (edits.empty()) {
     return std::string(body);
   }
-  std::string replacement;
-  replacement.reserve(data->value.size());
-  if (Status s = fn(ctx, data->value, replacement); !s.ok()) {
-    return s;
+  std::sort(edits.begin(), edits.end(),
+            [](const auto& a, const auto& b) { return a.first.data() < b.first.data(); });
+  Patch p;
+  for (auto& [part, replacement] : edits) {
+    p.replace(part, std::move(replacement));
   }
   std::string out;
   out.reserve(body.size());
-  Patch p;
-  p.replace(data->value, std::move(replacement));
   p.apply(body, out);
   return out;
 }

@@ -53,6 +53,7 @@ class Hidden {
   explicit Hidden(const std::vector<std::string>& names);
   [[nodiscard]] bool contains(std::string_view name) const;
   [[nodiscard]] bool empty() const { return names_.empty(); }
+  [[nodiscard]] const std::vector<std::string>& names() const { return names_; }
 
  private:
   std::vector<std::string> names_;
@@ -120,14 +121,15 @@ concept DataRewriter = requires(F f, std::string_view data, std::string& out) {
 };
 
 // Validates `body`, checks the envelope and splices the rewritten "data" into a copy of it.
-// Absent or null data: the body is returned unchanged.
-Result<std::string> rewrite_envelope_impl(std::string_view body,
+// Absent or null data: the body is returned unchanged. With `hidden`, an "error" message that
+// names a hidden label is replaced by a generic one.
+Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden,
                                           Status (*fn)(void*, std::string_view, std::string&),
                                           void* ctx);
 template <DataRewriter F>
-Result<std::string> rewrite_envelope(std::string_view body, F&& f) {
+Result<std::string> rewrite_envelope(std::string_view body, const Hidden* hidden, F&& f) {
   return rewrite_envelope_impl(
-      body,
+      body, hidden,
       [](void* c, std::string_view data, std::string& out) -> Status {
         return (*static_cast<std::remove_reference_t<F>*>(c))(data, out);
       },

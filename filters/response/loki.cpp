@@ -166,19 +166,19 @@ Result<std::string> strip_hidden_labels_loki(std::string_view body, LokiEndpoint
   switch (kind) {
     case LokiEndpoint::kQuery:
     case LokiEndpoint::kQueryRange:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_loki_query(data, h, out);
       });
     case LokiEndpoint::kSeries:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_label_set_list(data, h, out);
       });
     case LokiEndpoint::kLabels:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_name_list(data, h, out);
       });
     case LokiEndpoint::kLabelValues:
-      return rewrite_envelope(body, [](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [](std::string_view data, std::string& out) {
         return check_string_list(data, out);
       });
   }

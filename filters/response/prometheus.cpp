@@ -244,23 +244,23 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
   switch (kind) {
     case Endpoint::kQuery:
     case Endpoint::kQueryRange:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_prometheus_query(data, h, out);
       });
     case Endpoint::kQueryExemplars:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_exemplars(data, h, out);
       });
     case Endpoint::kSeries:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_label_set_list(data, h, out);
       });
     case Endpoint::kLabels:
-      return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
         return rewrite_name_list(data, h, out);
       });
     case Endpoint::kLabelValues:
-      return rewrite_envelope(body, [](std::string_view data, std::string& out) {
+      return rewrite_envelope(body, &h, [](std::string_view data, std::string& out) {
         return check_string_list(data, out);
       });
   }
@@ -270,7 +270,7 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
 Result<std::string> filter_metadata(std::string_view body,
                                     const std::set<std::string>& visible_metric_names) {
   using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
-  return rewrite_envelope(body, [&](std::string_view data, std::string& out) -> Status {
+  return rewrite_envelope(body, nullptr, [&](std::string_view data, std::string& out) -> Status {
     if (kind_of(data) != Kind::kObject) {
       return bad_upstream("metadata is not an object");
     }

@@ -21,8 +21,10 @@
 // Envelope: {"status": "success"|"error", "data": ..., ...}. When "data" is absent or null the
 // body is returned unchanged (there is nothing to filter). An error envelope that carries data
 // has its data filtered like a success one (Prometheus may return partial data with errors).
-// Error messages of error envelopes are passed unchanged (they may quote label values; the
-// gateway decides whether to relay them).
+// The "error" message of an error envelope is kept unless it names a hidden label as a whole
+// word (Prometheus quotes label sets in e.g. many-to-many matching errors): then it is replaced
+// by "upstream error withheld: it mentions a hidden label" (filter_metadata has no hidden
+// labels and keeps it).
 //
 // Hidden labels: a label name listed in `hidden` is removed from every label set the response
 // carries: series "metric"s, Loki "stream"s, exemplar labels, rule and alert labels, and (for

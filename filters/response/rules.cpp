@@ -191,7 +191,7 @@ Status rewrite_data_member(std::string_view data, std::string_view key, std::str
 Result<std::string> filter_rules(std::string_view body, const Scope& scope,
                                  const std::vector<std::string>& hidden) {
   const Hidden h(hidden);
-  return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+  return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
     return rewrite_data_member(data, "groups", out, [&](std::string_view list, std::string& o) {
       if (kind_of(list) != Kind::kArray) {
         return bad_upstream("groups is not a list");
@@ -220,7 +220,7 @@ Result<std::string> filter_rules(std::string_view body, const Scope& scope,
 Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
                                   const std::vector<std::string>& hidden) {
   const Hidden h(hidden);
-  return rewrite_envelope(body, [&](std::string_view data, std::string& out) {
+  return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
     return rewrite_data_member(data, "alerts", out, [&](std::string_view list, std::string& o) {
       return rewrite_alert_list(list, scope, h, o);
     });

@@ -126,6 +126,21 @@ TEST_CASE("query: every other field is kept byte for byte") {
        {output_is(envelope(R"({"resultType":"matrix","result":[{"metric":{"job":"j"},)"
                            R"("values":[[1700000000.100,"1"],[1.0,"2"],[1E+2,"3"],[-0.0,"4"],)"
                            R"([0.1e-7,"5"],[123456789012345678901234567890,"6"]]}]})"))}},
+      {"an error message naming a hidden label is withheld",
+       R"({"status":"error","errorType":"execution","error":"found duplicate series for the )"
+       R"(match group {client_ip=\"10.0.0.1\"} on the right hand-side of the operation"})",
+       {output_is(R"({"status":"error","errorType":"execution","error":"upstream error )"
+                  R"(withheld: it mentions a hidden label"})")}},
+      {"a hidden name inside a longer word does not count",
+       R"({"status":"error","errorType":"bad_data","error":"too many instances","data":null})",
+       {output_is(R"({"status":"error","errorType":"bad_data","error":"too many instances",)"
+                  R"("data":null})")}},
+      {"withheld error and filtered data in one envelope",
+       R"({"status":"error","data":{"resultType":"vector","result":[{"metric":{"instance":"x"},)"
+       R"("value":[1,"1"]}]},"error":"instance \"x\" is down"})",
+       {output_is(R"({"status":"error","data":{"resultType":"vector","result":[{"metric":{},)"
+                  R"("value":[1,"1"]}]},"error":"upstream error withheld: it mentions a hidden )"
+                  R"(label"})")}},
       {"null data",
        R"({"status":"success","data":null})",
        {output_is(R"({"status":"success","data":null})")}},
