@@ -4,7 +4,9 @@
 // (Loki's shape: a timestamp string of decimal unix nanoseconds, a line string, and optionally
 // an object of string structured metadata) and then copied into the output as received, so
 // entries are forwarded byte for byte. Unknown keys are skipped and not forwarded; a repeated
-// "streams", "stream" or "values" key fails the request rather than pick one.
+// "streams", "stream" or "values" key fails the request rather than pick one. Those three keys
+// match ASCII case-insensitively, as Loki's decoder (jsoniter, like encoding/json) matches
+// struct fields; "Streams" next to "streams" is a repeated key.
 #include <charconv>
 
 #include "filters/loki_push/internal.h"
@@ -16,6 +18,22 @@ namespace {
 Status malformed(size_t offset, std::string_view what) {
   return Status::invalid_argument("loki_push: malformed JSON push request at byte " +
                                   std::to_string(offset) + ": " + std::string(what));
+}
+
+bool key_is(std::string_view key, std::string_view want) {
+  if (key.size() != want.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+    if (c != want[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Loki parses the raw string bytes with strconv-like ParseInt: digits, an optional '-', int64.
@@ -73,7 +91,7 @@ Result<Outcome> Walk::run() {
       if (!j_.string(raw, esc) || !j_.eat(':')) {
         return malformed(at, "expected a key");
       }
-      if (j_.value(raw, esc, scratch_) != "streams") {
+      if (!key_is(j_.value(raw, esc, scratch_), "streams")) {
         if (!j_.skip_value()) {
           return malformed(j_.offset(), "invalid JSON value");
         }
@@ -205,7 +223,7 @@ Status Walk::stream(bool& stop) {
         return malformed(at, "expected a key");
       }
       const std::string_view key = j_.value(raw, esc, scratch_);
-      if (key == "stream") {
+      if (key_is(key, "stream")) {
         if (seen_stream) {
           return malformed(at, "repeated \"stream\"");
         }
@@ -213,7 +231,7 @@ Status Walk::stream(bool& stop) {
         if (Status st = labels(); !st.ok()) {
           return st;
         }
-      } else if (key == "values") {
+      } else if (key_is(key, "values")) {
         if (seen_values) {
           return malformed(at, "repeated \"values\"");
         }

@@ -26,9 +26,13 @@ Status limits_valid(const Limits& l) {
       return Status::invalid_argument(std::string("limits.") + name + ": must be > 0");
     }
   }
-  // Protobuf messages of 2 GiB and more do not parse anywhere; the output must.
+  // Protobuf messages of 2 GiB and more do not parse anywhere; the output must. zlib and
+  // snappy take 32-bit lengths.
   if (l.max_decompressed_bytes >= (size_t{1} << 31)) {
     return Status::invalid_argument("limits.max_decompressed_bytes: must be < 2 GiB");
+  }
+  if (l.max_body_bytes >= (size_t{1} << 31)) {
+    return Status::invalid_argument("limits.max_body_bytes: must be < 2 GiB");
   }
   return {};
 }

@@ -62,6 +62,8 @@ TEST_CASE("create() refuses bad policies and names the field") {
       {"a 2 GiB decompression limit",
        [](lp::PushPolicy& p) { p.limits.max_decompressed_bytes = size_t{1} << 31; },
        "limits.max_decompressed_bytes: must be < 2 GiB"},
+      {"a 2 GiB body limit", [](lp::PushPolicy& p) { p.limits.max_body_bytes = size_t{1} << 31; },
+       "limits.max_body_bytes: must be < 2 GiB"},
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.name) {

@@ -63,6 +63,9 @@ TEST_CASE("json: unknown keys are skipped and not forwarded; missing parts defau
       {"no values key", R"({"streams":[{"stream":{"a":"1"}}]})",
        R"({"streams":[{"stream":{"a":"1","tenant":"team-a"},"values":[]}]})"},
       {"no streams key", R"({})", R"({"streams":[]})"},
+      {"keys match case-insensitively as in Loki's decoder",
+       R"({"Streams":[{"STREAM":{"a":"1"},"Values":[["1","x"]]}]})",
+       R"({"streams":[{"stream":{"a":"1","tenant":"team-a"},"values":[["1","x"]]}]})"},
       {"whitespace everywhere", " {\n\"streams\" : [ ] } \r\n", R"({"streams":[]})"},
   };
   const auto enforcer = json_enforcer();
@@ -98,6 +101,8 @@ TEST_CASE("json: malformed bodies fail the whole request") {
       {"streams not an array", R"({"streams":{}})", "\"streams\" must be an array"},
       {"streams null", R"({"streams":null})", "\"streams\" must be an array"},
       {"repeated streams", R"({"streams":[],"streams":[]})", "repeated \"streams\""},
+      {"repeated streams in another case", R"({"streams":[],"Streams":[]})",
+       "repeated \"streams\""},
       {"stream not an object", R"({"streams":[[]]})", "a stream must be an object"},
       {"repeated stream key", R"({"streams":[{"stream":{"a":"1"},"stream":{"a":"2"}}]})",
        "repeated \"stream\""},
