@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "gateway/steps/authn/authn.h"
+#include "gateway/steps/openbao/openbao.h"
 #include "gateway/steps/prometheus/prometheus.h"
 
 namespace obsgate::gateway {
@@ -43,13 +44,20 @@ Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& cfg,
       chain.push_back(std::move(step).value());
       break;
     }
+    case config::Enforcer::kOpenBaoActive:
+    case config::Enforcer::kOpenBaoNode:
+    case config::Enforcer::kOpenBaoFanout: {
+      auto step = openbao::make_openbao_step(cfg, route, services);
+      if (!step.ok()) {
+        return step.status();
+      }
+      chain.push_back(std::move(step).value());
+      break;
+    }
     case config::Enforcer::kLokiQuery:
     case config::Enforcer::kLokiTail:
     case config::Enforcer::kLokiPush:
     case config::Enforcer::kRemoteWrite:
-    case config::Enforcer::kOpenBaoActive:
-    case config::Enforcer::kOpenBaoNode:
-    case config::Enforcer::kOpenBaoFanout:
       return unavailable(route);
   }
   return chain;
