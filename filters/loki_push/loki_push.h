@@ -22,7 +22,7 @@
 // JSON (including invalid UTF-8, which Loki would silently replace with U+FFFD), JSON entries
 // that are not [ts, line] or [ts, line, {..}], and a timestamp that is not a decimal int64 in a
 // string fail the whole request (InvalidArgument). Unknown JSON object keys are skipped and not
-// forwarded. Protobuf lines and structured-metadata values are not checked for UTF-8: Loki
+// forwarded; "streams", "stream" and "values" match ASCII case-insensitively, as in Loki. Protobuf lines and structured-metadata values are not checked for UTF-8: Loki
 // stores them as bytes. A stream label string must be a bare selector of `=` matchers
 // (`{a="b", c="d"}`), parsed with the LogQL selector parser (filters/logql): identifiers are
 // ASCII-only and quoted label names are refused, which is stricter than Loki's ParseLabels.
