@@ -116,14 +116,17 @@ class ActiveStep final : public Step {
     }
     ScrapeAnswer last;
     std::string last_node;
-    // Once with the cached (or freshly found) active node; once more after a failure that
-    // may mean the active node moved.
+    // The cached active node may have stepped down since (a standby answers 400 to
+    // sys/metrics, a sealed node 503, a dead one not at all): after any failure with a cached
+    // node, sweep again and retry once. An answer from a node found by this request's own
+    // sweep stands.
     for (int attempt = 0; attempt < 2; ++attempt) {
       size_t idx = kNone;
       if (auto cached = s_->state->cached_active(s_->cfg->health_cache)) {
         idx = s_->index_of(*cached);
       }
-      if (idx == kNone) {
+      const bool swept = idx == kNone;
+      if (swept) {
         idx = co_await find_active(s_);
       }
       if (idx == kNone) {
@@ -137,8 +140,8 @@ class ActiveStep final : public Step {
         co_return answer(r, std::move(last.content_type), std::move(last.body));
       }
       s_->state->forget_active();
-      if (last.result == ScrapeResult::kBadStatus && last.status < 500) {
-        break;  // the node answered (e.g. 403 for the token): another node would too
+      if (swept) {
+        break;
       }
     }
     co_return node_failure(r, last_node, last);

@@ -8,8 +8,8 @@
 //
 //   openbao_active  GET /v1/sys/metrics (any path): the active node's metrics. The active node
 //                   is found by sweeping /v1/sys/health on every node in parallel (200 =
-//                   active) and cached for `health_cache`; a failed request to it (transport
-//                   error or 5xx) forgets it, sweeps again and retries once. Only
+//                   active) and cached for `health_cache`; a failed request to a cached
+//                   node forgets it, sweeps again and retries once. Only
 //                   format=prometheus (or no format) is accepted: 400 otherwise. Needs
 //                   `token_file`.
 //   openbao_node    a path with a {node} parameter, e.g. /openbao/nodes/{node}/metrics: that
