@@ -33,17 +33,17 @@ bool mentions_hidden(std::string_view text, const Hidden& hidden) {
 
 }  // namespace
 
-Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden,
-                                          Status (*fn)(void*, std::string_view, std::string&),
+Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden, RewriteFn fn,
                                           void* ctx) {
   if (Status s = validate_json(body); !s.ok()) {
     return s;
   }
+  const Structure st = Structure::build(body);
   const std::string_view doc = trim(body);
   if (kind_of(doc) != Kind::kObject) {
     return bad_upstream("response is not a JSON object");
   }
-  auto ms = members(doc);
+  auto ms = members(doc, &st);
   if (!ms.ok()) {
     return ms.status();
   }
@@ -66,7 +66,7 @@ Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* h
   if (data != nullptr && data->value != "null") {
     std::string replacement;
     replacement.reserve(data->value.size());
-    if (Status s = fn(ctx, data->value, replacement); !s.ok()) {
+    if (Status s = fn(ctx, data->value, &st, replacement); !s.ok()) {
       return s;
     }
     edits.emplace_back(data->value, std::move(replacement));
@@ -86,11 +86,12 @@ Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* h
   return out;
 }
 
-Status rewrite_label_set_list(std::string_view data, const Hidden& hidden, std::string& out) {
+Status rewrite_label_set_list(std::string_view data, const Structure* st, const Hidden& hidden,
+                              std::string& out) {
   if (kind_of(data) != Kind::kArray) {
     return bad_upstream("data is not a list of label sets");
   }
-  auto items = elements(data);
+  auto items = elements(data, st);
   if (!items.ok()) {
     return items.status();
   }
@@ -123,11 +124,12 @@ Status rewrite_label_set_list(std::string_view data, const Hidden& hidden, std::
   return {};
 }
 
-Status rewrite_name_list(std::string_view data, const Hidden& hidden, std::string& out) {
+Status rewrite_name_list(std::string_view data, const Structure* st, const Hidden& hidden,
+                         std::string& out) {
   if (kind_of(data) != Kind::kArray) {
     return bad_upstream("data is not a list of names");
   }
-  auto items = elements(data);
+  auto items = elements(data, st);
   if (!items.ok()) {
     return items.status();
   }
@@ -152,11 +154,11 @@ Status rewrite_name_list(std::string_view data, const Hidden& hidden, std::strin
   return {};
 }
 
-Status check_string_list(std::string_view data, std::string& out) {
+Status check_string_list(std::string_view data, const Structure* st, std::string& out) {
   if (kind_of(data) != Kind::kArray) {
     return bad_upstream("data is not a list of strings");
   }
-  auto items = elements(data);
+  auto items = elements(data, st);
   if (!items.ok()) {
     return items.status();
   }

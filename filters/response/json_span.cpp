@@ -83,7 +83,7 @@ std::size_t skip_string(std::string_view t, std::size_t i) {
 }
 
 // i at the first character of a value; returns one past its end, or npos.
-std::size_t skip_value(std::string_view t, std::size_t i) {
+std::size_t skip_value(std::string_view t, std::size_t i, const Structure* st) {
   const std::size_t n = t.size();
   if (i >= n) {
     return std::string_view::npos;
@@ -97,6 +97,12 @@ std::size_t skip_value(std::string_view t, std::size_t i) {
       ++i;
     }
     return i;
+  }
+  if (st != nullptr) {
+    const char* end = st->end_of(t.data() + i);
+    if (end != nullptr && end > t.data() + i && end <= t.data() + n) {
+      return static_cast<std::size_t>(end - t.data());
+    }
   }
   std::size_t depth = 0;
   while (i < n) {
@@ -167,6 +173,65 @@ Status bad_upstream(std::string_view what) {
   return Status::unavailable("upstream response: " + std::string(what));
 }
 
+Structure Structure::build(std::string_view text) {
+  Structure s;
+  if (text.size() >= UINT32_MAX) {
+    return s;  // offsets would not fit: readers fall back to scanning
+  }
+  s.base_ = text.data();
+  s.size_ = text.size();
+  std::vector<std::uint32_t> open_stack;  // indexes into opens_/ends_
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    while (i < n && !kBytes.structure_special[static_cast<unsigned char>(text[i])]) {
+      ++i;
+    }
+    if (i >= n) {
+      break;
+    }
+    const char c = text[i];
+    if (c == '"') {
+      i = skip_string(text, i);
+      if (i == std::string_view::npos) {
+        return Structure();
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      open_stack.push_back(static_cast<std::uint32_t>(s.opens_.size()));
+      s.opens_.push_back(static_cast<std::uint32_t>(i));
+      s.ends_.push_back(0);
+    } else {
+      if (open_stack.empty()) {
+        return Structure();
+      }
+      s.ends_[open_stack.back()] = static_cast<std::uint32_t>(i + 1);
+      open_stack.pop_back();
+    }
+    ++i;
+  }
+  if (!open_stack.empty()) {
+    return Structure();
+  }
+  return s;
+}
+
+const char* Structure::end_of(const char* open) const {
+  // Compare addresses as integers: `open` may point into another buffer.
+  const auto p = reinterpret_cast<std::uintptr_t>(open);
+  const auto b = reinterpret_cast<std::uintptr_t>(base_);
+  if (base_ == nullptr || p < b || p >= b + size_) {
+    return nullptr;
+  }
+  const auto off = static_cast<std::uint32_t>(p - b);
+  auto it = std::lower_bound(opens_.begin(), opens_.end(), off);
+  if (it == opens_.end() || *it != off) {
+    return nullptr;
+  }
+  return base_ + ends_[static_cast<std::size_t>(it - opens_.begin())];
+}
+
 Kind kind_of(std::string_view value) {
   switch (value.empty() ? 'n' : value.front()) {
     case '{': return Kind::kObject;
@@ -188,7 +253,7 @@ std::string_view trim(std::string_view text) {
   return text.substr(b, e - b);
 }
 
-Result<std::vector<Member>> members(std::string_view t) {
+Result<std::vector<Member>> members(std::string_view t, const Structure* st) {
   std::vector<Member> out;
   if (t.size() < 2 || t.front() != '{' || t.back() != '}') {
     return malformed(t);
@@ -217,7 +282,7 @@ Result<std::vector<Member>> members(std::string_view t) {
       return malformed(t.substr(key_end));
     }
     i = skip_ws(t, i + 1);
-    const std::size_t value_end = skip_value(t, i);
+    const std::size_t value_end = skip_value(t, i, st);
     if (value_end == std::string_view::npos || value_end >= t.size() || value_end == i) {
       return malformed(t.substr(std::min(i, t.size())));
     }
@@ -239,7 +304,7 @@ Result<std::vector<Member>> members(std::string_view t) {
   return out;
 }
 
-Result<std::vector<std::string_view>> elements(std::string_view t) {
+Result<std::vector<std::string_view>> elements(std::string_view t, const Structure* st) {
   std::vector<std::string_view> out;
   if (t.size() < 2 || t.front() != '[' || t.back() != ']') {
     return malformed(t);
@@ -249,7 +314,7 @@ Result<std::vector<std::string_view>> elements(std::string_view t) {
     return out;
   }
   while (true) {
-    const std::size_t end = skip_value(t, i);
+    const std::size_t end = skip_value(t, i, st);
     if (end == std::string_view::npos || end >= t.size() || end == i) {
       return malformed(t.substr(std::min(i, t.size())));
     }
@@ -290,150 +355,6 @@ const Member* find(const std::vector<Member>& ms, std::string_view key) {
     }
   }
   return nullptr;
-}
-
-Hidden::Hidden(const std::vector<std::string>& names) : names_(names) {
-  std::sort(names_.begin(), names_.end());
-  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
-}
-
-bool Hidden::contains(std::string_view name) const {
-  return std::binary_search(names_.begin(), names_.end(), name);
-}
-
-Result<Labels> read_labels(std::string_view object, std::string_view what) {
-  if (kind_of(object) != Kind::kObject) {
-    return bad_upstream(std::string(what) + " is not an object");
-  }
-  auto ms = members(object);
-  if (!ms.ok()) {
-    return ms.status();
-  }
-  Labels out;
-  out.reserve(ms->size());
-  for (Member& m : *ms) {
-    if (kind_of(m.value) != Kind::kString) {
-      return bad_upstream(std::string(what) + " has a non-string value for \"" + m.key + "\"");
-    }
-    auto v = decode_string(m.value);
-    if (!v.ok()) {
-      return v.status();
-    }
-    out.push_back(Label{std::move(m.key), std::move(*v), m.raw_key, m.value});
-  }
-  return out;
-}
-
-LabelMap to_map(const Labels& labels) {
-  LabelMap m;
-  for (const Label& l : labels) {
-    m.emplace(l.name, l.value);
-  }
-  return m;
-}
-
-std::string canonical_key(const Labels& labels) {
-  std::vector<const Label*> sorted;
-  sorted.reserve(labels.size());
-  for (const Label& l : labels) {
-    sorted.push_back(&l);
-  }
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Label* a, const Label* b) { return a->name < b->name; });
-  std::string key;
-  for (const Label* l : sorted) {
-    key += l->name;
-    key += '\xff';
-    key += l->value;
-    key += '\xff';
-  }
-  return key;
-}
-
-Stripped strip(const Labels& labels, const Hidden& hidden) {
-  Stripped s;
-  Labels kept;
-  kept.reserve(labels.size());
-  s.json += '{';
-  for (const Label& l : labels) {
-    if (hidden.contains(l.name)) {
-      s.removed.push_back(l.name);
-      continue;
-    }
-    if (!kept.empty()) {
-      s.json += ',';
-    }
-    s.json += l.raw_name;
-    s.json += ':';
-    s.json += l.raw_value;
-    kept.push_back(l);
-  }
-  s.json += '}';
-  s.key = canonical_key(kept);
-  return s;
-}
-
-Status SeriesKeys::add(const Stripped& s) {
-  auto [it, inserted] = seen_.try_emplace(s.key, s.removed);
-  if (inserted) {
-    return {};
-  }
-  std::vector<std::string> names = it->second;
-  names.insert(names.end(), s.removed.begin(), s.removed.end());
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  if (names.empty()) {
-    return {};
-  }
-  std::string quoted;
-  std::string bare;
-  for (const std::string& n : names) {
-    quoted += (quoted.empty() ? "\"" : ", \"") + n + "\"";
-    bare += (bare.empty() ? "" : ", ") + n;
-  }
-  std::string msg = names.size() == 1 ? "hidden label " + quoted + " distinguishes"
-                                      : "hidden labels " + quoted + " distinguish";
-  msg += " series that would otherwise be identical; ";
-  if (hint_ == Hint::kLogStreams) {
-    msg += "drop " + std::string(names.size() == 1 ? "it" : "them") +
-           " from the query (e.g. | drop " + bare + ")";
-  } else {
-    msg += "aggregate " + std::string(names.size() == 1 ? "it" : "them") +
-           " away (e.g. sum without (" + bare + ") (...))";
-  }
-  return Status::invalid_argument(std::move(msg));
-}
-
-void Patch::replace(std::string_view part, std::string replacement) {
-  edits_.emplace_back(part, std::move(replacement));
-}
-
-void Patch::apply(std::string_view whole, std::string& out) const {
-  const char* cursor = whole.data();
-  for (const auto& [part, replacement] : edits_) {
-    out.append(cursor, static_cast<std::size_t>(part.data() - cursor));
-    out += replacement;
-    cursor = part.data() + part.size();
-  }
-  out.append(cursor, static_cast<std::size_t>(whole.data() + whole.size() - cursor));
-}
-
-void replace_labels(Patch& p, std::string_view span, const Labels& labels, const Hidden& hidden) {
-  Stripped s = strip(labels, hidden);
-  if (!s.removed.empty()) {
-    p.replace(span, std::move(s.json));
-  }
-}
-
-void append_array(const std::vector<std::string>& items, std::string& out) {
-  out += '[';
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) {
-      out += ',';
-    }
-    out += items[i];
-  }
-  out += ']';
 }
 
 }  // namespace obsgate::filters::response::detail

@@ -7,6 +7,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -31,6 +32,25 @@ Kind kind_of(std::string_view value);
 // The document's single top-level value, surrounding whitespace removed.
 std::string_view trim(std::string_view text);
 
+// Where each object and array of one validated document ends, found in one pass. The readers
+// below take it optionally: without it they scan past every value they skip, and nested readers
+// (envelope, data, result, series) would scan the bytes of a deep value once per level.
+class Structure {
+ public:
+  Structure() = default;
+  // `text` must have passed validate_json(); it must outlive the Structure.
+  static Structure build(std::string_view text);
+  // One past the close of the container opening at `open`, as a pointer; nullptr when `open`
+  // is not the opening of a container of this document.
+  [[nodiscard]] const char* end_of(const char* open) const;
+
+ private:
+  const char* base_ = nullptr;
+  std::size_t size_ = 0;
+  std::vector<std::uint32_t> opens_;  // offsets of '{' and '[', ascending
+  std::vector<std::uint32_t> ends_;   // offsets one past the matching close
+};
+
 struct Member {
   std::string key;           // decoded
   std::string_view raw_key;  // as sent, quotes included
@@ -39,9 +59,10 @@ struct Member {
 
 // Members of an object span, in order. Duplicate keys fail (clients would read the last one,
 // we would filter the first: fail closed).
-Result<std::vector<Member>> members(std::string_view object);
+Result<std::vector<Member>> members(std::string_view object, const Structure* st = nullptr);
 // Elements of an array span, in order.
-Result<std::vector<std::string_view>> elements(std::string_view array);
+Result<std::vector<std::string_view>> elements(std::string_view array,
+                                               const Structure* st = nullptr);
 // Decoded content of a string span (quotes included).
 Result<std::string> decode_string(std::string_view raw);
 // nullptr when absent.
@@ -116,32 +137,34 @@ void append_array(const std::vector<std::string>& items, std::string& out);
 
 // The data rewriter of an API envelope: appends the new data value to `out`.
 template <typename F>
-concept DataRewriter = requires(F f, std::string_view data, std::string& out) {
-  { f(data, out) } -> std::same_as<Status>;
+concept DataRewriter = requires(F f, std::string_view data, const Structure* st, std::string& out) {
+  { f(data, st, out) } -> std::same_as<Status>;
 };
 
 // Validates `body`, checks the envelope and splices the rewritten "data" into a copy of it.
 // Absent or null data: the body is returned unchanged. With `hidden`, an "error" message that
 // names a hidden label is replaced by a generic one.
-Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden,
-                                          Status (*fn)(void*, std::string_view, std::string&),
+using RewriteFn = Status (*)(void*, std::string_view, const Structure*, std::string&);
+Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden, RewriteFn fn,
                                           void* ctx);
 template <DataRewriter F>
 Result<std::string> rewrite_envelope(std::string_view body, const Hidden* hidden, F&& f) {
   return rewrite_envelope_impl(
       body, hidden,
-      [](void* c, std::string_view data, std::string& out) -> Status {
-        return (*static_cast<std::remove_reference_t<F>*>(c))(data, out);
+      [](void* c, std::string_view data, const Structure* st, std::string& out) -> Status {
+        return (*static_cast<std::remove_reference_t<F>*>(c))(data, st, out);
       },
       &f);
 }
 
 // Shared list rewriters (Prometheus and Loki): a list of label sets (deduplicated after
 // stripping) and a list of label names (hidden names removed).
-Status rewrite_label_set_list(std::string_view data, const Hidden& hidden, std::string& out);
-Status rewrite_name_list(std::string_view data, const Hidden& hidden, std::string& out);
+Status rewrite_label_set_list(std::string_view data, const Structure* st, const Hidden& hidden,
+                              std::string& out);
+Status rewrite_name_list(std::string_view data, const Structure* st, const Hidden& hidden,
+                         std::string& out);
 // A list of strings, checked and copied.
-Status check_string_list(std::string_view data, std::string& out);
+Status check_string_list(std::string_view data, const Structure* st, std::string& out);
 
 }  // namespace obsgate::filters::response::detail
 
@@ -149,16 +172,19 @@ namespace obsgate::filters::response::detail {
 
 // The "result" list of a vector or matrix (Prometheus and Loki): each series' "metric" loses its
 // hidden labels; series that become identical fail with SeriesKeys' message.
-Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::string& out);
+Status rewrite_series_list(std::string_view result, const Structure* st, const Hidden& hidden,
+                           std::string& out);
 
 // Splices the rewritten "result" of a query "data" object; `rewrite` handles one resultType.
 struct ResultRewrite {
   std::string_view result_type;
-  Status (*rewrite)(std::string_view result, const Hidden& hidden, std::string& out);
+  Status (*rewrite)(std::string_view result, const Structure* st, const Hidden& hidden,
+                    std::string& out);
 };
-Status rewrite_query_data(std::string_view data, const Hidden& hidden,
+Status rewrite_query_data(std::string_view data, const Structure* st, const Hidden& hidden,
                           const std::vector<ResultRewrite>& known, std::string& out);
 // For scalar and string results: checked to be an array and copied.
-Status copy_array(std::string_view result, const Hidden& hidden, std::string& out);
+Status copy_array(std::string_view result, const Structure* st, const Hidden& hidden,
+                  std::string& out);
 
 }  // namespace obsgate::filters::response::detail

@@ -37,12 +37,12 @@ Status rewrite_entry_metadata(std::string_view meta, const Hidden& hidden, std::
 
 // values: [["<ns>", "<line>"] or ["<ns>", "<line>", {metadata}], ...]. Copied as sent unless an
 // entry carries metadata.
-Status rewrite_entries(std::string_view values, const Hidden& hidden, bool& changed,
-                       std::string& out) {
+Status rewrite_entries(std::string_view values, const Structure* st, const Hidden& hidden,
+                       bool& changed, std::string& out) {
   if (kind_of(values) != Kind::kArray) {
     return bad_upstream("stream values is not a list");
   }
-  auto entries = elements(values);
+  auto entries = elements(values, st);
   if (!entries.ok()) {
     return entries.status();
   }
@@ -83,11 +83,12 @@ Status rewrite_entries(std::string_view values, const Hidden& hidden, bool& chan
   return {};
 }
 
-Status rewrite_streams(std::string_view result, const Hidden& hidden, std::string& out) {
+Status rewrite_streams(std::string_view result, const Structure* st, const Hidden& hidden,
+                       std::string& out) {
   if (kind_of(result) != Kind::kArray) {
     return bad_upstream("result is not a list of streams");
   }
-  auto items = elements(result);
+  auto items = elements(result, st);
   if (!items.ok()) {
     return items.status();
   }
@@ -99,7 +100,7 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
     if (kind_of(item) != Kind::kObject) {
       return bad_upstream("stream is not an object");
     }
-    auto ms = members(item);
+    auto ms = members(item, st);
     if (!ms.ok()) {
       return ms.status();
     }
@@ -113,13 +114,13 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
       return labels.status();
     }
     Stripped s = strip(*labels, hidden);
-    if (Status st = keys.add(s); !st.ok()) {
-      return st;
+    if (Status dup = keys.add(s); !dup.ok()) {
+      return dup;
     }
     std::string entries;
     bool entries_changed = false;
-    if (Status st = rewrite_entries(values->value, hidden, entries_changed, entries); !st.ok()) {
-      return st;
+    if (Status e = rewrite_entries(values->value, st, hidden, entries_changed, entries); !e.ok()) {
+      return e;
     }
     if (s.removed.empty() && !entries_changed) {
       streams.emplace_back(item);
@@ -148,12 +149,13 @@ Status rewrite_streams(std::string_view result, const Hidden& hidden, std::strin
   return {};
 }
 
-Status rewrite_loki_query(std::string_view data, const Hidden& hidden, std::string& out) {
+Status rewrite_loki_query(std::string_view data, const Structure* st, const Hidden& hidden,
+                          std::string& out) {
   const std::vector<ResultRewrite> known = {{"streams", &rewrite_streams},
                                             {"vector", &rewrite_series_list},
                                             {"matrix", &rewrite_series_list},
                                             {"scalar", &copy_array}};
-  return rewrite_query_data(data, hidden, known, out);
+  return rewrite_query_data(data, st, hidden, known, out);
 }
 
 }  // namespace
@@ -166,21 +168,25 @@ Result<std::string> strip_hidden_labels_loki(std::string_view body, LokiEndpoint
   switch (kind) {
     case LokiEndpoint::kQuery:
     case LokiEndpoint::kQueryRange:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_loki_query(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_loki_query(data, st, h, out);
+                              });
     case LokiEndpoint::kSeries:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_label_set_list(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_label_set_list(data, st, h, out);
+                              });
     case LokiEndpoint::kLabels:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_name_list(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_name_list(data, st, h, out);
+                              });
     case LokiEndpoint::kLabelValues:
-      return rewrite_envelope(body, &h, [](std::string_view data, std::string& out) {
-        return check_string_list(data, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [](std::string_view data, const Structure* st, std::string& out) {
+                                return check_string_list(data, st, out);
+                              });
   }
   return Status::internal("unknown Loki endpoint");
 }

@@ -65,11 +65,11 @@ Result<std::int64_t> parse_ts(std::string_view raw) {
   return v;
 }
 
-Status add_stream(std::string_view item, Merge& m) {
+Status add_stream(std::string_view item, const Structure& st, Merge& m) {
   if (kind_of(item) != Kind::kObject) {
     return bad_upstream("stream is not an object");
   }
-  auto ms = members(item);
+  auto ms = members(item, &st);
   if (!ms.ok()) {
     return ms.status();
   }
@@ -89,7 +89,7 @@ Status add_stream(std::string_view item, Merge& m) {
     m.streams.push_back(Stream{std::move(key), labels_m->value, {}});
   }
   Stream& s = m.streams[it->second];
-  auto entries = elements(values->value);
+  auto entries = elements(values->value, &st);
   if (!entries.ok()) {
     return entries.status();
   }
@@ -126,11 +126,12 @@ Status add_body(std::string_view body, Merge& m) {
   if (Status s = validate_json(body); !s.ok()) {
     return s;
   }
+  const Structure st = Structure::build(body);
   const std::string_view doc = trim(body);
   if (kind_of(doc) != Kind::kObject) {
     return bad_upstream("response is not a JSON object");
   }
-  auto ms = members(doc);
+  auto ms = members(doc, &st);
   if (!ms.ok()) {
     return ms.status();
   }
@@ -155,7 +156,7 @@ Status add_body(std::string_view body, Merge& m) {
   if (data == nullptr || kind_of(data->value) != Kind::kObject) {
     return bad_upstream("log query response has no data object");
   }
-  auto dms = members(data->value);
+  auto dms = members(data->value, &st);
   if (!dms.ok()) {
     return dms.status();
   }
@@ -173,12 +174,12 @@ Status add_body(std::string_view body, Merge& m) {
   if (kind_of(result->value) != Kind::kArray) {
     return bad_upstream("result is not a list of streams");
   }
-  auto items = elements(result->value);
+  auto items = elements(result->value, &st);
   if (!items.ok()) {
     return items.status();
   }
   for (std::string_view item : *items) {
-    if (Status s = add_stream(item, m); !s.ok()) {
+    if (Status s = add_stream(item, st, m); !s.ok()) {
       return s;
     }
   }

@@ -11,11 +11,12 @@
 namespace obsgate::filters::response {
 namespace detail {
 
-Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::string& out) {
+Status rewrite_series_list(std::string_view result, const Structure* st, const Hidden& hidden,
+                           std::string& out) {
   if (kind_of(result) != Kind::kArray) {
     return bad_upstream("result is not a list of series");
   }
-  auto items = elements(result);
+  auto items = elements(result, st);
   if (!items.ok()) {
     return items.status();
   }
@@ -27,7 +28,7 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
     if (kind_of(item) != Kind::kObject) {
       return bad_upstream("series is not an object");
     }
-    auto ms = members(item);
+    auto ms = members(item, st);
     if (!ms.ok()) {
       return ms.status();
     }
@@ -49,8 +50,8 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
       return labels.status();
     }
     Stripped s = strip(*labels, hidden);
-    if (Status st = keys.add(s); !st.ok()) {
-      return st;
+    if (Status dup = keys.add(s); !dup.ok()) {
+      return dup;
     }
     if (s.removed.empty()) {
       series.emplace_back(item);
@@ -72,7 +73,8 @@ Status rewrite_series_list(std::string_view result, const Hidden& hidden, std::s
   return {};
 }
 
-Status copy_array(std::string_view result, const Hidden& /*hidden*/, std::string& out) {
+Status copy_array(std::string_view result, const Structure* /*st*/, const Hidden& /*hidden*/,
+                  std::string& out) {
   if (kind_of(result) != Kind::kArray) {
     return bad_upstream("scalar or string result is not a [time, value] pair");
   }
@@ -80,12 +82,12 @@ Status copy_array(std::string_view result, const Hidden& /*hidden*/, std::string
   return {};
 }
 
-Status rewrite_query_data(std::string_view data, const Hidden& hidden,
+Status rewrite_query_data(std::string_view data, const Structure* st, const Hidden& hidden,
                           const std::vector<ResultRewrite>& known, std::string& out) {
   if (kind_of(data) != Kind::kObject) {
     return bad_upstream("data is not an object");
   }
-  auto ms = members(data);
+  auto ms = members(data, st);
   if (!ms.ok()) {
     return ms.status();
   }
@@ -113,7 +115,7 @@ Status rewrite_query_data(std::string_view data, const Hidden& hidden,
   }
   std::string replacement;
   replacement.reserve(result->value.size());
-  if (Status s = rw->rewrite(result->value, hidden, replacement); !s.ok()) {
+  if (Status s = rw->rewrite(result->value, st, hidden, replacement); !s.ok()) {
     return s;
   }
   Patch p;
@@ -157,11 +159,12 @@ Status rewrite_exemplar(std::string_view item, const Hidden& hidden, std::string
 
 // data: [{"seriesLabels": {...}, "exemplars": [...]}, ...]. Groups whose series labels become
 // identical are merged (exemplars concatenated): exemplars cannot be aggregated by the user.
-Status rewrite_exemplars(std::string_view data, const Hidden& hidden, std::string& out) {
+Status rewrite_exemplars(std::string_view data, const Structure* st, const Hidden& hidden,
+                         std::string& out) {
   if (kind_of(data) != Kind::kArray) {
     return bad_upstream("exemplar data is not a list");
   }
-  auto groups = elements(data);
+  auto groups = elements(data, st);
   if (!groups.ok()) {
     return groups.status();
   }
@@ -208,8 +211,8 @@ Status rewrite_exemplars(std::string_view data, const Hidden& hidden, std::strin
     }
     for (std::string_view e : *items) {
       std::string one;
-      if (Status st = rewrite_exemplar(e, hidden, one); !st.ok()) {
-        return st;
+      if (Status e_st = rewrite_exemplar(e, hidden, one); !e_st.ok()) {
+        return e_st;
       }
       merged[it->second].exemplars.push_back(std::move(one));
     }
@@ -226,12 +229,13 @@ Status rewrite_exemplars(std::string_view data, const Hidden& hidden, std::strin
   return {};
 }
 
-Status rewrite_prometheus_query(std::string_view data, const Hidden& hidden, std::string& out) {
+Status rewrite_prometheus_query(std::string_view data, const Structure* st, const Hidden& hidden,
+                                std::string& out) {
   const std::vector<ResultRewrite> known = {{"vector", &rewrite_series_list},
                                             {"matrix", &rewrite_series_list},
                                             {"scalar", &copy_array},
                                             {"string", &copy_array}};
-  return rewrite_query_data(data, hidden, known, out);
+  return rewrite_query_data(data, st, hidden, known, out);
 }
 
 }  // namespace
@@ -244,25 +248,30 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
   switch (kind) {
     case Endpoint::kQuery:
     case Endpoint::kQueryRange:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_prometheus_query(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_prometheus_query(data, st, h, out);
+                              });
     case Endpoint::kQueryExemplars:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_exemplars(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_exemplars(data, st, h, out);
+                              });
     case Endpoint::kSeries:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_label_set_list(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_label_set_list(data, st, h, out);
+                              });
     case Endpoint::kLabels:
-      return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-        return rewrite_name_list(data, h, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [&](std::string_view data, const Structure* st, std::string& out) {
+                                return rewrite_name_list(data, st, h, out);
+                              });
     case Endpoint::kLabelValues:
-      return rewrite_envelope(body, &h, [](std::string_view data, std::string& out) {
-        return check_string_list(data, out);
-      });
+      return rewrite_envelope(body, &h,
+                              [](std::string_view data, const Structure* st, std::string& out) {
+                                return check_string_list(data, st, out);
+                              });
   }
   return Status::internal("unknown Prometheus endpoint");
 }
@@ -270,34 +279,35 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
 Result<std::string> filter_metadata(std::string_view body,
                                     const std::set<std::string>& visible_metric_names) {
   using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
-  return rewrite_envelope(body, nullptr, [&](std::string_view data, std::string& out) -> Status {
-    if (kind_of(data) != Kind::kObject) {
-      return bad_upstream("metadata is not an object");
-    }
-    auto ms = members(data);
-    if (!ms.ok()) {
-      return ms.status();
-    }
-    out += '{';
-    bool first = true;
-    for (const Member& m : *ms) {
-      if (kind_of(m.value) != Kind::kArray) {
-        return bad_upstream("metadata of \"" + m.key + "\" is not a list");
-      }
-      if (visible_metric_names.count(m.key) == 0) {
-        continue;
-      }
-      if (!first) {
-        out += ',';
-      }
-      first = false;
-      out += m.raw_key;
-      out += ':';
-      out += m.value;
-    }
-    out += '}';
-    return {};
-  });
+  return rewrite_envelope(
+      body, nullptr, [&](std::string_view data, const Structure* st, std::string& out) -> Status {
+        if (kind_of(data) != Kind::kObject) {
+          return bad_upstream("metadata is not an object");
+        }
+        auto ms = members(data, st);
+        if (!ms.ok()) {
+          return ms.status();
+        }
+        out += '{';
+        bool first = true;
+        for (const Member& m : *ms) {
+          if (kind_of(m.value) != Kind::kArray) {
+            return bad_upstream("metadata of \"" + m.key + "\" is not a list");
+          }
+          if (visible_metric_names.count(m.key) == 0) {
+            continue;
+          }
+          if (!first) {
+            out += ',';
+          }
+          first = false;
+          out += m.raw_key;
+          out += ':';
+          out += m.value;
+        }
+        out += '}';
+        return {};
+      });
 }
 
 }  // namespace obsgate::filters::response

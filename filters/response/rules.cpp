@@ -191,40 +191,42 @@ Status rewrite_data_member(std::string_view data, std::string_view key, std::str
 Result<std::string> filter_rules(std::string_view body, const Scope& scope,
                                  const std::vector<std::string>& hidden) {
   const Hidden h(hidden);
-  return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-    return rewrite_data_member(data, "groups", out, [&](std::string_view list, std::string& o) {
-      if (kind_of(list) != Kind::kArray) {
-        return bad_upstream("groups is not a list");
-      }
-      auto groups = elements(list);
-      if (!groups.ok()) {
-        return groups.status();
-      }
-      std::vector<std::string> kept;
-      for (std::string_view g : *groups) {
-        bool keep = false;
-        std::string one;
-        if (Status s = rewrite_group(g, scope, h, keep, one); !s.ok()) {
-          return s;
-        }
-        if (keep) {
-          kept.push_back(std::move(one));
-        }
-      }
-      append_array(kept, o);
-      return Status();
-    });
-  });
+  return rewrite_envelope(
+      body, &h, [&](std::string_view data, const Structure* /*st*/, std::string& out) {
+        return rewrite_data_member(data, "groups", out, [&](std::string_view list, std::string& o) {
+          if (kind_of(list) != Kind::kArray) {
+            return bad_upstream("groups is not a list");
+          }
+          auto groups = elements(list);
+          if (!groups.ok()) {
+            return groups.status();
+          }
+          std::vector<std::string> kept;
+          for (std::string_view g : *groups) {
+            bool keep = false;
+            std::string one;
+            if (Status s = rewrite_group(g, scope, h, keep, one); !s.ok()) {
+              return s;
+            }
+            if (keep) {
+              kept.push_back(std::move(one));
+            }
+          }
+          append_array(kept, o);
+          return Status();
+        });
+      });
 }
 
 Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
                                   const std::vector<std::string>& hidden) {
   const Hidden h(hidden);
-  return rewrite_envelope(body, &h, [&](std::string_view data, std::string& out) {
-    return rewrite_data_member(data, "alerts", out, [&](std::string_view list, std::string& o) {
-      return rewrite_alert_list(list, scope, h, o);
-    });
-  });
+  return rewrite_envelope(
+      body, &h, [&](std::string_view data, const Structure* /*st*/, std::string& out) {
+        return rewrite_data_member(data, "alerts", out, [&](std::string_view list, std::string& o) {
+          return rewrite_alert_list(list, scope, h, o);
+        });
+      });
 }
 
 }  // namespace obsgate::filters::response
