@@ -15,6 +15,7 @@
 #include "filters/response/response.h"
 #include "gateway/steps/prometheus/endpoints.h"
 #include "gateway/steps/prometheus/metrics.h"
+#include "gateway/steps/prometheus/visible_names.h"
 #include "gateway/steps/services.h"
 
 namespace obsgate::gateway::prom_api {
@@ -289,6 +290,9 @@ Result<StepFactoryPtr> make_prometheus_step(const config::Config& cfg, const con
   shared->endpoint = *endpoint;
   shared->label_param = label_param_name(route.path);
   shared->options = std::move(options);
+  if (!shared->options.visible_names && *endpoint == Endpoint::kMetadata) {
+    shared->options.visible_names = upstream_visible_names();
+  }
   auto policy = authz::Policy::compile(cfg.tenants);
   if (!policy.ok()) {
     return Status::invalid_argument(where + policy.status().message());

@@ -23,8 +23,8 @@
 // obsgate_rewrite_errors_total{api="prometheus",reason}.
 //
 // /api/v1/metadata needs the metric names visible in the scope: the step asks the upstream
-// (`/api/v1/label/__name__/values` with the scope's match[]) through the injected
-// VisibleNamesFetcher. Without one, metadata is refused for restricted principals.
+// (`/api/v1/label/__name__/values` with the scope's match[]) through the VisibleNamesFetcher:
+// by default upstream_visible_names() (visible_names.h), a fake in tests.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -45,7 +45,7 @@ using VisibleNamesFetcher = std::function<boost::asio::awaitable<Result<std::set
     const std::vector<std::string>& selectors)>;
 
 struct PrometheusStepOptions {
-  VisibleNamesFetcher visible_names;  // empty: metadata refused for restricted principals
+  VisibleNamesFetcher visible_names;  // empty: upstream_visible_names()
 };
 
 // Validates the route (a known Prometheus API path, `auth: required`) and compiles the tenant

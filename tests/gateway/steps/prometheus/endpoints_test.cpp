@@ -1,9 +1,12 @@
 // The pure part of the prometheus step: which endpoint a route serves, and how each endpoint's
 // parameters are rewritten for a scope (CONVENTIONS #13: rows + composable checks).
 #include "gateway/steps/prometheus/endpoints.h"
+#include "gateway/steps/prometheus/visible_names.h"
 
 #include <catch2/catch.hpp>
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -301,6 +304,34 @@ TEST_CASE("unescape_label_name: Prometheus 3 U__ escaping", "[prometheus][params
         CHECK(*r == *c.want);
       } else {
         CHECK_FALSE(r.ok());
+      }
+    }
+  }
+}
+
+TEST_CASE("parse_label_values: the names list, or Unavailable", "[prometheus][params]") {
+  struct LCase {
+    std::string body;
+    std::optional<std::set<std::string>> want;
+  };
+  const std::vector<LCase> cases = {
+      {R"({"status":"success","data":["up","b"]})", std::set<std::string>{"b", "up"}},
+      {R"({"status":"success","data":[]})", std::set<std::string>{}},
+      {R"({"status":"error","data":["x"]})", std::nullopt},
+      {R"({"status":"success","data":[1]})", std::nullopt},
+      {R"({"status":"success"})", std::nullopt},
+      {"[]", std::nullopt},
+      {"not json", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.body) {
+      auto r = pa::parse_label_values(c.body);
+      if (c.want) {
+        REQUIRE(r.ok());
+        CHECK(*r == *c.want);
+      } else {
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.status().code() == Code::kUnavailable);
       }
     }
   }

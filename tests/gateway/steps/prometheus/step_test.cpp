@@ -416,11 +416,13 @@ TEST_CASE("prometheus step: responses", "[prometheus][step]") {
   }
 }
 
-TEST_CASE("prometheus step: metadata needs the visible-names fetcher", "[prometheus][step]") {
+TEST_CASE("prometheus step: metadata fails closed when the names are unavailable",
+          "[prometheus][step]") {
+  // The default fetcher asks the route's upstream, which this config does not have.
   Env env("/api/v1/metadata", /*with_fetcher=*/false);
   Exchange x(env, in("", "/api/v1/metadata"));
   CHECK(x.action == Action::kRespond);
-  CHECK(x.r->reply.status == 403);
+  CHECK(x.r->reply.status == 502);
 }
 
 TEST_CASE("prometheus step: routes it cannot serve fail the load", "[prometheus][step]") {
