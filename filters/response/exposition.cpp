@@ -82,15 +82,10 @@ bool is_int(std::string_view v) {
   return i < v.size() && std::all_of(v.begin() + static_cast<std::ptrdiff_t>(i), v.end(), is_digit);
 }
 
-struct TextLabel {
-  std::string name;
-  std::string value;     // unescaped
-  std::string_view raw;  // name="value", as sent
-};
-
-// Parses `{...}` starting at s[i] == '{'; returns the index after '}' or a Status.
+// Parses `{...}` starting at s[i] == '{' into `out` (raw_name: the whole `name="value"` pair
+// as sent; raw_value unused); returns the index after '}' or a Status.
 Result<std::size_t> parse_labels(std::string_view s, std::size_t i, std::size_t line_no,
-                                 std::vector<TextLabel>& out) {
+                                 Labels& out) {
   ++i;
   while (true) {
     while (i < s.size() && is_blank(s[i])) {
@@ -104,7 +99,7 @@ Result<std::size_t> parse_labels(std::string_view s, std::size_t i, std::size_t 
     if (ne == i) {
       return bad_line(line_no, "expected a label name");
     }
-    TextLabel l;
+    Label l;
     l.name = std::string(s.substr(i, ne - i));
     i = ne;
     while (i < s.size() && is_blank(s[i])) {
@@ -141,11 +136,11 @@ Result<std::size_t> parse_labels(std::string_view s, std::size_t i, std::size_t 
       }
     }
     ++i;
-    l.raw = s.substr(start, i - start);
+    l.raw_name = s.substr(start, i - start);
     if (l.name == "__name__") {
       return bad_line(line_no, "__name__ inside the label set");
     }
-    for (const TextLabel& other : out) {
+    for (const Label& other : out) {
       if (other.name == l.name) {
         return bad_line(line_no, "duplicate label " + l.name);
       }
@@ -204,7 +199,7 @@ Result<std::string> strip_hidden_labels_text(std::string_view exposition,
   out.reserve(exposition.size());
   std::size_t pos = 0;
   std::size_t line_no = 0;
-  std::vector<TextLabel> labels;
+  Labels labels;
   while (pos < exposition.size()) {
     std::size_t nl = exposition.find('\n', pos);
     const bool has_nl = nl != std::string_view::npos;
@@ -232,6 +227,7 @@ Result<std::string> strip_hidden_labels_text(std::string_view exposition,
     }
     const std::string_view name = line.substr(i, ne - i);
     labels.clear();
+    labels.push_back(Label{"__name__", std::string(name), {}, {}});  // identity includes it
     std::size_t tail_start = ne;
     if (ne < line.size() && line[ne] == '{') {
       auto end = parse_labels(line, ne, line_no, labels);
@@ -244,19 +240,18 @@ Result<std::string> strip_hidden_labels_text(std::string_view exposition,
     if (Status s = check_tail(tail, line_no); !s.ok()) {
       return s;
     }
-    Labels as_labels;  // for the shared duplicate check (the metric name is a label there)
-    as_labels.push_back(Label{"__name__", std::string(name), {}, {}});
-    std::string kept;
-    for (const TextLabel& l : labels) {
-      as_labels.push_back(Label{l.name, l.value, {}, {}});
-      if (!h.contains(l.name)) {
-        kept += kept.empty() ? "" : ",";
-        kept += l.raw;
-      }
-    }
-    Stripped st = strip(as_labels, h);
+    Stripped st = strip(labels, h, /*emit_json=*/false);
     if (Status s = keys.add(st); !s.ok()) {
       return s;
+    }
+    std::string kept;
+    if (!st.removed.empty()) {
+      for (std::size_t k = 1; k < labels.size(); ++k) {
+        if (!h.contains(labels[k].name)) {
+          kept += kept.empty() ? "" : ",";
+          kept += labels[k].raw_name;
+        }
+      }
     }
     if (st.removed.empty()) {
       out += line;

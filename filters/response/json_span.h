@@ -96,11 +96,11 @@ LabelMap to_map(const Labels& labels);
 // Label set with hidden names removed: the JSON text to emit, the canonical identity of what
 // remains, and the hidden names that were present.
 struct Stripped {
-  std::string json;
-  std::string key;  // canonical: sorted name/value pairs; '\xff' separators (never in UTF-8)
+  std::string json;  // only when something was removed (and emit_json)
+  std::string key;   // canonical: sorted name/value pairs; '\xff' separators (never in UTF-8)
   std::vector<std::string> removed;
 };
-Stripped strip(const Labels& labels, const Hidden& hidden);
+Stripped strip(const Labels& labels, const Hidden& hidden, bool emit_json = true);
 // Canonical identity of a label set (as Stripped::key).
 std::string canonical_key(const Labels& labels);
 

@@ -49,16 +49,18 @@ LabelMap to_map(const Labels& labels) {
   return m;
 }
 
-std::string canonical_key(const Labels& labels) {
-  std::vector<const Label*> sorted;
-  sorted.reserve(labels.size());
-  for (const Label& l : labels) {
-    sorted.push_back(&l);
-  }
-  std::sort(sorted.begin(), sorted.end(),
+namespace {
+
+std::string key_of(std::vector<const Label*>& labels) {
+  std::sort(labels.begin(), labels.end(),
             [](const Label* a, const Label* b) { return a->name < b->name; });
+  std::size_t size = 0;
+  for (const Label* l : labels) {
+    size += l->name.size() + l->value.size() + 2;
+  }
   std::string key;
-  for (const Label* l : sorted) {
+  key.reserve(size);
+  for (const Label* l : labels) {
     key += l->name;
     key += '\xff';
     key += l->value;
@@ -67,26 +69,40 @@ std::string canonical_key(const Labels& labels) {
   return key;
 }
 
-Stripped strip(const Labels& labels, const Hidden& hidden) {
+}  // namespace
+
+std::string canonical_key(const Labels& labels) {
+  std::vector<const Label*> all;
+  all.reserve(labels.size());
+  for (const Label& l : labels) {
+    all.push_back(&l);
+  }
+  return key_of(all);
+}
+
+Stripped strip(const Labels& labels, const Hidden& hidden, bool emit_json) {
   Stripped s;
-  Labels kept;
+  std::vector<const Label*> kept;
   kept.reserve(labels.size());
-  s.json += '{';
   for (const Label& l : labels) {
     if (hidden.contains(l.name)) {
       s.removed.push_back(l.name);
-      continue;
+    } else {
+      kept.push_back(&l);
     }
-    if (!kept.empty()) {
-      s.json += ',';
-    }
-    s.json += l.raw_name;
-    s.json += ':';
-    s.json += l.raw_value;
-    kept.push_back(l);
   }
-  s.json += '}';
-  s.key = canonical_key(kept);
+  // Callers copy an untouched label object as sent: JSON only when something was removed.
+  if (emit_json && !s.removed.empty()) {
+    s.json += '{';
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      s.json += i == 0 ? "" : ",";
+      s.json += kept[i]->raw_name;
+      s.json += ':';
+      s.json += kept[i]->raw_value;
+    }
+    s.json += '}';
+  }
+  s.key = key_of(kept);
   return s;
 }
 

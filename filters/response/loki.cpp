@@ -129,14 +129,16 @@ Status rewrite_streams(std::string_view result, const Structure* st, const Hidde
     changed = true;
     std::string one;
     one.reserve(item.size());
+    // Stream labels as sent when nothing was hidden in them.
+    std::string labels_json = s.removed.empty() ? std::string(stream->value) : std::move(s.json);
     Patch p;
     // Members come in input order; replace in that order.
     if (stream->value.data() < values->value.data()) {
-      p.replace(stream->value, std::move(s.json));
+      p.replace(stream->value, std::move(labels_json));
       p.replace(values->value, std::move(entries));
     } else {
       p.replace(values->value, std::move(entries));
-      p.replace(stream->value, std::move(s.json));
+      p.replace(stream->value, std::move(labels_json));
     }
     p.apply(item, one);
     streams.push_back(std::move(one));

@@ -203,7 +203,8 @@ Status rewrite_exemplars(std::string_view data, const Structure* st, const Hidde
     Stripped s = strip(*labels, hidden);
     auto [it, inserted] = index.try_emplace(s.key, merged.size());
     if (inserted) {
-      merged.push_back(Group{std::move(s.json), {}});
+      merged.push_back(
+          Group{s.removed.empty() ? std::string(series->value) : std::move(s.json), {}});
     }
     auto items = elements(exemplars->value);
     if (!items.ok()) {

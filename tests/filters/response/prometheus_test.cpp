@@ -211,6 +211,11 @@ TEST_CASE("query_exemplars: series and exemplar labels stripped, identical group
            R"("service":"bar"},"exemplars":[{"labels":{"trace_id":"EpTxMJ40fUus7aGY"},)"
            R"("value":"6","timestamp":1600096945.479},{"labels":{"trace_id":)"
            R"("Olp9XHlq763ccsfa"},"value":"19","timestamp":1600096955.479}]}])"))}},
+      {"series labels without hidden ones are kept as sent",
+       envelope(R"([{"seriesLabels":{ "job" : "p" },"exemplars":[{"labels":{"trace_id":"t",)"
+                R"("client_ip":"1"},"value":"1","timestamp":1.5}]}])"),
+       {output_is(envelope(R"([{"seriesLabels":{ "job" : "p" },"exemplars":[{"labels":)"
+                           R"({"trace_id":"t"},"value":"1","timestamp":1.5}]}])"))}},
       {"empty", envelope("[]"), {output_is(envelope("[]"))}},
       {"unknown field in an exemplar is refused",
        envelope(R"([{"seriesLabels":{},"exemplars":[{"labels":{},"extra":{"instance":"x"}}]}])"),
