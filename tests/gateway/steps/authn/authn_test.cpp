@@ -696,3 +696,40 @@ TEST_CASE("authn: key_configs hands the registry each provider's key source and 
   CHECK(k[1].jwks_uri_or_file.empty());
   CHECK(k[1].issuer == kOtherIssuer);
 }
+
+TEST_CASE("authn: with several providers a cached token skips the issuer peek") {
+  Env env;
+  const std::string other = "Bearer " + token({{"iss", "\"" + std::string(kOtherIssuer) + "\""}});
+  const std::string mine = "Bearer " + reader_token();
+  for (int i = 0; i < 2; ++i) {
+    const Outcome a = env.run({other});
+    CHECK(a.action == Action::kContinue);
+    CHECK(a.decision.extra.at(0) == std::make_pair(std::string("provider"), std::string("other")));
+    const Outcome b = env.run({mine});
+    CHECK(b.action == Action::kContinue);
+    CHECK(b.principal.roles == std::vector<std::string>{"reader"});
+    CHECK(b.decision.token_fingerprint.size() == 32);
+    int providers = 0;
+    for (const auto& [k, v] : b.decision.extra) {
+      providers += k == "provider" ? 1 : 0;
+    }
+    CHECK(providers == 1);
+  }
+  CHECK(env.counter("obsgate_token_cache_total", {{"result", "miss"}}) == 2);
+  CHECK(env.counter("obsgate_token_cache_total", {{"result", "hit"}}) == 2);
+}
+
+TEST_CASE("authn: a single provider verifies without peeking, and caches") {
+  Env env([](config::Route&, config::Config& c) { c.identity.providers.resize(1); });
+  const std::string t = "Bearer " + reader_token();
+  CHECK(env.run({t}).action == Action::kContinue);
+  const Outcome again = env.run({t});
+  CHECK(again.action == Action::kContinue);
+  CHECK(again.principal.tenants == std::vector<std::string>{"team-a"});
+  CHECK(env.counter("obsgate_token_cache_total", {{"result", "hit"}}) == 1);
+  // Another issuer is refused by verify() itself (no peek): wrong_issuer, not unknown_issuer.
+  const Outcome o = env.run({"Bearer " + token({{"iss", R"("https://evil.test")"}})});
+  CHECK(o.status == 401);
+  CHECK(o.decision.reason == "wrong_issuer");
+  CHECK(o.www == kInvalid);
+}
