@@ -1,0 +1,583 @@
+// The loki step driven with hand-built Requests (no sockets): policy resolution, parameter
+// pollution, the rebuilt request, X-Scope-OrgID, the audit decision, the per-rule fan-out (a
+// fake fetcher) and response filtering.
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "gateway/routing/params.h"
+#include "gateway/steps/loki/loki.h"
+#include "gateway/steps/services.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace config = obsgate::config;
+using obsgate::Result;
+using obsgate::filters::MatchOp;
+using obsgate::gateway::Action;
+using obsgate::gateway::ConnectionInfo;
+using obsgate::gateway::Request;
+using obsgate::gateway::RequestHead;
+using obsgate::gateway::ResponseHead;
+using obsgate::gateway::Services;
+using obsgate::gateway::StepFactoryPtr;
+using obsgate::routing::Params;
+namespace la = obsgate::gateway::loki_api;
+
+config::Config make_config() {
+  config::Config c;
+  config::Upstream up;
+  up.name = "loki";
+  up.host = "127.0.0.1";
+  up.port = 1;
+  up.tenant_header = "X-Scope-OrgID";
+  up.tenant_ids = {{"team-a", "org-a"}};
+  c.upstreams = {up};
+  config::Tenant a;
+  a.name = "team-a";
+  a.logs = config::ReadScope{{{{"namespace", MatchOp::kEq, "a"}}}, {"client_ip"}};
+  config::Tenant b;
+  b.name = "team-b";
+  b.logs = config::ReadScope{{{{"namespace", MatchOp::kEq, "b"}}}, {}};
+  config::Tenant c2;  // a rule that does not collapse with team-a's
+  c2.name = "team-c";
+  c2.logs = config::ReadScope{{{{"team", MatchOp::kEq, "c"}}}, {}};
+  c.tenants.tenants = {a, b, c2};
+  c.tenants.unrestricted_roles = {"admin"};
+  c.tenants.audit.streams = {{{"stream", MatchOp::kEq, "audit"}}};
+  c.tenants.audit.auditor_roles = {"auditor"};
+  return c;
+}
+
+struct Input {
+  std::string path = "/loki/api/v1/query_range";
+  http::verb method = http::verb::get;
+  std::string query;
+  std::optional<std::string> form;
+  std::vector<std::string> tenants = {"team-a"};
+  std::vector<std::string> roles;
+  std::string tenant_header;
+  bool tenant_repeated = false;
+  bool authenticated = true;
+  std::string label;
+};
+
+struct Env {
+  config::Config cfg = make_config();
+  config::Route route;
+  prometheus::Registry registry;
+  Services services;
+  StepFactoryPtr factory;
+  std::vector<la::UpstreamCall> calls;
+  std::map<std::string, la::UpstreamAnswer> answers;  // by the call's query parameter
+
+  explicit Env(std::string path, config::Enforcer enforcer = config::Enforcer::kLokiQuery) {
+    route.name = "r";
+    route.path = std::move(path);
+    route.upstream = "loki";
+    route.enforcer = enforcer;
+    route.auth = config::AuthMode::kRequired;
+    services.registry = &registry;
+    la::LokiStepOptions opts;
+    opts.fetch = [this](const config::Config&, const config::Route&,
+                        la::UpstreamCall call) -> asio::awaitable<Result<la::UpstreamAnswer>> {
+      auto p = obsgate::routing::parse_params(call.query.empty() ? call.body : call.query);
+      REQUIRE(p.ok());
+      const std::string q(p->first("query").value_or(""));
+      calls.push_back(std::move(call));
+      auto it = answers.find(q);
+      if (it == answers.end()) {
+        co_return obsgate::Status::unavailable("connection refused");
+      }
+      co_return it->second;
+    };
+    auto f = la::make_loki_step(cfg, route, services, std::move(opts));
+    INFO(f.status().to_string());
+    REQUIRE(f.ok());
+    factory = *f;
+  }
+
+  double rewrite_errors(const std::string& reason) {
+    for (const auto& fam : registry.Collect()) {
+      if (fam.name != "obsgate_rewrite_errors_total") {
+        continue;
+      }
+      for (const auto& m : fam.metric) {
+        bool api = false;
+        bool why = false;
+        for (const auto& l : m.label) {
+          api = api || (l.name == "api" && l.value == "loki");
+          why = why || (l.name == "reason" && l.value == reason);
+        }
+        if (api && why) {
+          return m.counter.value;
+        }
+      }
+    }
+    return -1;
+  }
+};
+
+struct Exchange {
+  RequestHead head;
+  obsgate::routing::PathParams path_params;
+  Params query;
+  std::optional<Params> form;
+  ConnectionInfo conn;
+  std::unique_ptr<Request> r;
+  std::unique_ptr<obsgate::gateway::Step> step;
+  Action action = Action::kContinue;
+
+  Exchange(Env& env, const Input& in) {
+    head.method(in.method);
+    head.target(in.path + (in.query.empty() ? "" : "?" + in.query));
+    head.set(http::field::accept_encoding, "gzip");
+    auto q = obsgate::routing::parse_params(in.query);
+    REQUIRE(q.ok());
+    query = *q;
+    if (in.form) {
+      auto f = obsgate::routing::parse_params(*in.form);
+      REQUIRE(f.ok());
+      form = *f;
+    }
+    if (!in.label.empty()) {
+      path_params.emplace_back("name").value = in.label;
+    }
+    r = std::make_unique<Request>(Request{.head = head,
+                                          .path = in.path,
+                                          .path_params = path_params,
+                                          .query = query,
+                                          .form = form ? &*form : nullptr,
+                                          .conn = conn,
+                                          .cfg = env.cfg,
+                                          .route = env.route});
+    r->authenticated = in.authenticated;
+    r->principal.subject = "u";
+    r->principal.tenants = in.tenants;
+    r->principal.roles = in.roles;
+    r->tenant = in.tenant_header;
+    r->tenant_repeated = in.tenant_repeated;
+    step = env.factory->create();
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(io, step->on_request(*r), [&](std::exception_ptr e, Action a) {
+      REQUIRE_FALSE(e);
+      action = a;
+      done = true;
+    });
+    io.run();
+    REQUIRE(done);
+  }
+
+  Action respond(unsigned status, std::string& body, std::string content_encoding = {}) {
+    ResponseHead res;
+    res.result(status);
+    if (!content_encoding.empty()) {
+      res.set(http::field::content_encoding, content_encoding);
+    }
+    if (step->on_response_head(*r, res) == Action::kRespond) {
+      return Action::kRespond;
+    }
+    if (!step->wants_response_body(*r, res)) {
+      return Action::kContinue;
+    }
+    return step->on_response_body(*r, res, body);
+  }
+
+  [[nodiscard]] Params forwarded() const {
+    REQUIRE((r->forward_body || r->forward_query));
+    const std::string& text = r->forward_body ? *r->forward_body : *r->forward_query;
+    auto p = obsgate::routing::parse_params(text);
+    REQUIRE(p.ok());
+    return *p;
+  }
+};
+
+using Check = std::function<void(Exchange&, Env&)>;
+
+Check replies(unsigned status, std::string text = {}) {
+  return [status, text](Exchange& x, Env&) {
+    REQUIRE(x.action == Action::kRespond);
+    CAPTURE(x.r->reply.message);
+    CHECK(x.r->reply.status == status);
+    CHECK(x.r->reply.message.find(text) != std::string::npos);
+    CHECK(x.r->reply.reason.rfind("loki_denied{", 0) == 0);
+  };
+}
+Check forwards(std::string key, std::vector<std::string> want) {
+  return [key, want](Exchange& x, Env&) {
+    INFO(x.r->reply.message);
+    REQUIRE(x.action == Action::kContinue);
+    std::vector<std::string> got;
+    const Params fwd = x.forwarded();
+    for (auto v : fwd.get_all(key)) {
+      got.emplace_back(v);
+    }
+    CHECK(got == want);
+  };
+}
+Check org_id(std::string want) {
+  return [want](Exchange& x, Env&) { CHECK(x.head["X-Scope-OrgID"] == want); };
+}
+Check as_form_body() {
+  return [](Exchange& x, Env&) {
+    REQUIRE(x.r->forward_body);
+    CHECK(x.r->forward_content_type == "application/x-www-form-urlencoded");
+    REQUIRE(x.r->forward_query);
+    CHECK(x.r->forward_query->empty());
+  };
+}
+Check accept_encoding_dropped(bool dropped) {
+  return [dropped](Exchange& x, Env&) {
+    CHECK(x.head[http::field::accept_encoding].empty() == dropped);
+  };
+}
+Check audit_recorded(bool yes) {
+  return [yes](Exchange& x, Env&) {
+    bool found = false;
+    for (const auto& [k, v] : x.r->decision.extra) {
+      found = found || (k == "audit_access" && v == "true");
+    }
+    CHECK(found == yes);
+  };
+}
+Check counted(std::string reason) {
+  return [reason](Exchange&, Env& env) { CHECK(env.rewrite_errors(reason) == 1); };
+}
+
+struct Case {
+  std::string name;
+  std::string route;
+  Input input;
+  std::vector<Check> checks;
+};
+
+Input in(std::string query, std::string path = "/loki/api/v1/query_range") {
+  Input i;
+  i.query = std::move(query);
+  i.path = std::move(path);
+  return i;
+}
+Input with(Input i, const std::function<void(Input&)>& f) {
+  f(i);
+  return i;
+}
+
+TEST_CASE("loki step: requests", "[loki][step]") {
+  const std::string kQR = "/loki/api/v1/query_range";
+  const std::string kScoped = R"({app="x", namespace="a", stream!="audit"})";
+  const std::vector<Case> cases = {
+      {"GET narrowed, tenant header set",
+       kQR,
+       in(R"(query={app="x"}&limit=5)"),
+       {forwards("query", {kScoped}), forwards("limit", {"5"}), org_id("org-a"),
+        accept_encoding_dropped(true), audit_recorded(false)}},
+      {"POST form rebuilt as a form body",
+       kQR,
+       with(in("start=1"),
+            [](Input& i) {
+              i.method = http::verb::post;
+              i.form = R"(query={app="x"})";
+            }),
+       {forwards("query", {kScoped}), forwards("start", {"1"}), as_form_body()}},
+      {"pollution: query in URL and form",
+       kQR,
+       with(in(R"(query={app="x"})"),
+            [](Input& i) {
+              i.method = http::verb::post;
+              i.form = R"(query={app="y"})";
+            }),
+       {replies(400, "query"), counted("params")}},
+      {"pollution: limit twice", kQR, in(R"(query={app="x"}&limit=1&limit=2)"),
+       {replies(400, "limit")}},
+      {"hidden label: 400 naming it", kQR, in(R"(query={client_ip="1"})"),
+       {replies(400, "client_ip"), counted("query")}},
+      {"label values of a hidden label: 403",
+       "/loki/api/v1/label/{name}/values",
+       with(in("", "/loki/api/v1/label/client_ip/values"),
+            [](Input& i) { i.label = "client_ip"; }),
+       {replies(403, "client_ip"), counted("hidden_label_name")}},
+      {"no tenant: 403", kQR, with(in(R"(query={app="x"})"), [](Input& i) { i.tenants = {}; }),
+       {replies(403)}},
+      {"tenant header of another tenant: 403",
+       kQR,
+       with(in(R"(query={app="x"})"), [](Input& i) { i.tenant_header = "team-b"; }),
+       {replies(403)}},
+      {"tenant header repeated: 400",
+       kQR,
+       with(in(R"(query={app="x"})"), [](Input& i) { i.tenant_repeated = true; }),
+       {replies(400)}},
+      {"unauthenticated fails closed",
+       kQR,
+       with(in(R"(query={app="x"})"), [](Input& i) { i.authenticated = false; }),
+       {replies(401)}},
+      {"two tenants: union, multi-tenant org id",
+       kQR,
+       with(in(R"(query={app="x"})"), [](Input& i) { i.tenants = {"team-a", "team-b"}; }),
+       {forwards("query", {R"({app="x", namespace=~"a|b", stream!="audit"})"}),
+        org_id("org-a|team-b")}},
+      {"tenant header narrows",
+       kQR,
+       with(in(R"(query={app="x"})"),
+            [](Input& i) {
+              i.tenants = {"team-a", "team-b"};
+              i.tenant_header = "team-b";
+            }),
+       {forwards("query", {R"({app="x", namespace="b", stream!="audit"})"}), org_id("team-b"),
+        accept_encoding_dropped(false)}},
+      {"unrestricted non-auditor still gets the audit negation",
+       kQR,
+       with(in(R"(query={stream=~".%2B"})"), [](Input& i) {
+         i.tenants = {};
+         i.roles = {"admin"};
+       }),
+       {forwards("query", {R"({stream=~".+", stream!="audit"})"}),
+        org_id("org-a|team-b|team-c")}},
+      {"auditor touching audit streams is recorded",
+       kQR,
+       with(in(R"(query={stream="audit"})"), [](Input& i) { i.roles = {"auditor"}; }),
+       {forwards("query", {R"({stream="audit", namespace="a"})"}), audit_recorded(true)}},
+      {"tail: several tenants need narrowing",
+       "/loki/api/v1/tail",
+       with(in(R"(query={app="x"})", "/loki/api/v1/tail"),
+            [](Input& i) { i.tenants = {"team-a", "team-b"}; }),
+       {replies(400, "X-Obsgate-Tenant"), counted("tenant")}},
+      {"tail: drop of hidden labels",
+       "/loki/api/v1/tail",
+       in(R"(query={app="x"}&delay_for=0)", "/loki/api/v1/tail"),
+       {forwards("query", {kScoped + " | drop client_ip"}), org_id("org-a")}},
+      {"series narrowed",
+       "/loki/api/v1/series",
+       in(R"(match[]={app="x"})", "/loki/api/v1/series"),
+       {forwards("match[]", {kScoped})}},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      const bool tail = c.route == "/loki/api/v1/tail";
+      Env env(c.route, tail ? config::Enforcer::kLokiTail : config::Enforcer::kLokiQuery);
+      Exchange x(env, c.input);
+      for (const auto& check : c.checks) {
+        check(x, env);
+      }
+    }
+  }
+}
+
+std::string streams(const std::string& labels, const std::vector<std::string>& values) {
+  std::string v;
+  for (const auto& e : values) {
+    v += (v.empty() ? "" : ",") + e;
+  }
+  return R"({"status":"success","data":{"resultType":"streams","result":[{"stream":)" + labels +
+         R"(,"values":[)" + v + "]}]}}";
+}
+
+TEST_CASE("loki step: per-rule fan-out", "[loki][step]") {
+  const std::string qa = R"({app="x", namespace="a", stream!="audit"})";
+  const std::string qc = R"({app="x", team="c", stream!="audit"})";
+  const Input two = with(in(R"(query={app="x"}&limit=2&direction=forward)"),
+                         [](Input& i) { i.tenants = {"team-a", "team-c"}; });
+
+  SECTION("both rules queried, merged in direction order with the limit") {
+    Env env("/loki/api/v1/query_range");
+    env.answers[qa] = {200, streams(R"({"app":"x","namespace":"a","client_ip":"1"})",
+                                    {R"(["3","a3"])", R"(["1","a1"])"})};
+    env.answers[qc] = {200, streams(R"({"app":"x","team":"c"})", {R"(["2","c2"])"})};
+    Exchange x(env, two);
+    REQUIRE(x.action == Action::kRespond);
+    REQUIRE(env.calls.size() == 2);
+    for (const auto& call : env.calls) {
+      CHECK(call.method == "GET");
+      CHECK(call.path == "/loki/api/v1/query_range");
+      CHECK(call.headers ==
+            std::vector<std::pair<std::string, std::string>>{{"X-Scope-OrgID", "org-a|team-c"}});
+    }
+    CHECK(x.r->reply.status == 200);
+    CHECK(x.r->reply.raw);
+    const std::string& body = x.r->reply.body;
+    CAPTURE(body);
+    CHECK(body.find("a1") != std::string::npos);
+    CHECK(body.find("c2") != std::string::npos);
+    CHECK(body.find("a3") == std::string::npos);         // limit 2, forward: a1, c2
+    CHECK(body.find("client_ip") == std::string::npos);  // hidden label stripped
+  }
+  SECTION("an upstream refusal is relayed") {
+    Env env("/loki/api/v1/query_range");
+    env.answers[qa] = {400, "max entries limit per query exceeded\n"};
+    Exchange x(env, two);
+    REQUIRE(x.action == Action::kRespond);
+    CHECK(x.r->reply.status == 400);
+    CHECK(x.r->reply.message == "max entries limit per query exceeded");
+  }
+  SECTION("an unreachable upstream is a 502") {
+    Env env("/loki/api/v1/query_range");
+    Exchange x(env, two);
+    REQUIRE(x.action == Action::kRespond);
+    CHECK(x.r->reply.status == 502);
+    CHECK(env.rewrite_errors("response") == 1);
+  }
+  SECTION("POST fans out as form bodies") {
+    Env env("/loki/api/v1/query_range");
+    env.answers[qa] = {200, streams(R"({"app":"x"})", {R"(["1","a"])"})};
+    env.answers[qc] = {200, streams(R"({"app":"x"})", {R"(["1","a"])"})};
+    Input post = with(two, [](Input& i) {
+      i.method = http::verb::post;
+      i.form = i.query;
+      i.query.clear();
+    });
+    Exchange x(env, post);
+    REQUIRE(x.action == Action::kRespond);
+    REQUIRE(env.calls.size() == 2);
+    CHECK(env.calls[0].method == "POST");
+    CHECK(env.calls[0].query.empty());
+    CHECK(x.r->reply.status == 200);
+  }
+}
+
+struct ResponseCase {
+  std::string name;
+  std::string route;
+  Input input;
+  unsigned status;
+  std::string body;
+  std::string encoding;
+  Action action;
+  std::string want;  // the body after filtering, or a substring of the reply's message
+};
+
+TEST_CASE("loki step: responses", "[loki][step]") {
+  const std::string s = streams(R"({"app":"x","client_ip":"1"})", {R"(["1","l"])"});
+  const std::string s_stripped = streams(R"({"app":"x"})", {R"(["1","l"])"});
+  const std::string dup =
+      R"({"status":"success","data":{"resultType":"streams","result":[)"
+      R"({"stream":{"app":"x","client_ip":"1"},"values":[["1","l"]]},)"
+      R"({"stream":{"app":"x","client_ip":"2"},"values":[["1","l"]]}]}})";
+  const Input b = with(in(R"(query={app="x"})"), [](Input& i) { i.tenants = {"team-b"}; });
+  const std::vector<ResponseCase> cases = {
+      {"hidden label stripped from streams", "/loki/api/v1/query_range", in("query={app=\"x\"}"),
+       200, s, "", Action::kContinue, s_stripped},
+      {"no hidden labels: untouched", "/loki/api/v1/query_range", b, 200, s, "",
+       Action::kContinue, s},
+      {"streams merged by hiding: 400", "/loki/api/v1/query_range", in("query={app=\"x\"}"), 200,
+       dup, "", Action::kRespond, "drop"},
+      {"garbage: 502", "/loki/api/v1/query_range", in("query={app=\"x\"}"), 200, "nope", "",
+       Action::kRespond, "could not be filtered"},
+      {"compressed: 502", "/loki/api/v1/query_range", in("query={app=\"x\"}"), 200, s, "gzip",
+       Action::kRespond, "compressed"},
+      {"labels list filtered", "/loki/api/v1/labels", in("", "/loki/api/v1/labels"), 200,
+       R"({"status":"success","data":["app","client_ip"]})", "", Action::kContinue,
+       R"({"status":"success","data":["app"]})"},
+      {"series filtered", "/loki/api/v1/series", in("", "/loki/api/v1/series"), 200,
+       R"({"status":"success","data":[{"app":"x","client_ip":"1"}]})", "", Action::kContinue,
+       R"({"status":"success","data":[{"app":"x"}]})"},
+      {"detected labels filtered", "/loki/api/v1/detected_labels",
+       in("", "/loki/api/v1/detected_labels"), 200,
+       R"({"detectedLabels":[{"label":"app","cardinality":2},{"label":"client_ip","cardinality":9}]})",
+       "", Action::kContinue, R"({"detectedLabels":[{"label":"app","cardinality":2}]})"},
+      {"detected fields filtered", "/loki/api/v1/detected_fields",
+       in("query={app=\"x\"}", "/loki/api/v1/detected_fields"), 200,
+       R"({"fields":[{"label":"client_ip","type":"string"}],"limit":10})", "", Action::kContinue,
+       R"({"fields":[],"limit":10})"},
+      {"volume series stripped", "/loki/api/v1/index/volume",
+       in("query={app=\"x\"}", "/loki/api/v1/index/volume"), 200,
+       R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"app":"x","client_ip":"1"},"value":[1,"5"]}]}})",
+       "", Action::kContinue,
+       R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"app":"x"},"value":[1,"5"]}]}})"},
+      {"error naming a hidden label withheld", "/loki/api/v1/query_range",
+       in("query={app=\"x\"}"), 400, "pipeline error for series {client_ip=\"1\"}\n", "",
+       Action::kRespond, "withheld"},
+      {"other errors pass", "/loki/api/v1/query_range", in("query={app=\"x\"}"), 400,
+       "parse error\n", "", Action::kContinue, "parse error\n"},
+      {"stats never read", "/loki/api/v1/index/stats",
+       in("query={app=\"x\"}", "/loki/api/v1/index/stats"), 200, "not json", "",
+       Action::kContinue, "not json"},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Env env(c.route);
+      Exchange x(env, c.input);
+      INFO(x.r->reply.message);
+      REQUIRE(x.action == Action::kContinue);
+      std::string body = c.body;
+      const Action a = x.respond(c.status, body, c.encoding);
+      CHECK(a == c.action);
+      if (a == Action::kContinue) {
+        CHECK(body == c.want);
+      } else {
+        CAPTURE(x.r->reply.message);
+        CHECK(x.r->reply.message.find(c.want) != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("loki step: routes it cannot serve fail the load", "[loki][step]") {
+  config::Config cfg = make_config();
+  Services services;
+  config::Route route;
+  route.name = "push";
+  route.path = "/loki/api/v1/push";
+  route.upstream = "loki";
+  route.enforcer = config::Enforcer::kLokiQuery;
+  route.auth = config::AuthMode::kRequired;
+  auto f = la::make_loki_step(cfg, route, services);
+  REQUIRE_FALSE(f.ok());
+  CHECK(f.status().message().find("route 'push'") != std::string::npos);
+
+  route.path = "/loki/api/v1/tail";  // tail needs loki_tail
+  CHECK_FALSE(la::make_loki_step(cfg, route, services).ok());
+  route.enforcer = config::Enforcer::kLokiTail;
+  CHECK(la::make_loki_step(cfg, route, services).ok());
+  route.path = "/loki/api/v1/query";  // and loki_tail serves tail only
+  CHECK_FALSE(la::make_loki_step(cfg, route, services).ok());
+
+  route.enforcer = config::Enforcer::kLokiQuery;
+  route.auth = config::AuthMode::kUnsafeNone;
+  CHECK_FALSE(la::make_loki_step(cfg, route, services).ok());
+
+  route.auth = config::AuthMode::kRequired;
+  cfg.upstreams[0].tenant_ids = {{"team-a", "a|b"}};  // would name two Loki tenants
+  CHECK_FALSE(la::make_loki_step(cfg, route, services).ok());
+}
+
+TEST_CASE("loki step: shares obsgate_rewrite_errors_total with other APIs", "[loki][step]") {
+  prometheus::Registry registry;
+  auto& fam = prometheus::BuildCounter()
+                  .Name("obsgate_rewrite_errors_total")
+                  .Help("Query and response rewrites refused, by API and reason")
+                  .Register(registry);
+  fam.Add({{"api", "prometheus"}, {"reason", "query"}}).Increment();
+  config::Config cfg = make_config();
+  Services services;
+  services.registry = &registry;
+  config::Route route;
+  route.name = "q";
+  route.path = "/loki/api/v1/query_range";
+  route.upstream = "loki";
+  route.enforcer = config::Enforcer::kLokiQuery;
+  auto f = la::make_loki_step(cfg, route, services);
+  INFO(f.status().to_string());
+  REQUIRE(f.ok());
+  size_t families = 0;
+  for (const auto& mf : registry.Collect()) {
+    if (mf.name == "obsgate_rewrite_errors_total") {
+      ++families;
+      CHECK(mf.metric.size() > 1);  // prometheus' series and ours in one family
+    }
+  }
+  CHECK(families == 1);
+}
+
+}  // namespace
