@@ -180,7 +180,12 @@ Structure Structure::build(std::string_view text) {
   }
   s.base_ = text.data();
   s.size_ = text.size();
-  std::vector<std::uint32_t> open_stack;  // indexes into opens_/ends_
+  // Indexes into opens_/ends_, or kUnrecorded for containers deeper than kMaxRecordedDepth:
+  // no reader looks those up in bulk (a matrix's sample pairs sit at depth 6, Loki entries at
+  // 6), and recording them would cost 8 bytes per "[]" of input.
+  constexpr std::uint32_t kUnrecorded = UINT32_MAX;
+  constexpr std::size_t kMaxRecordedDepth = 5;
+  std::vector<std::uint32_t> open_stack;
   std::size_t i = 0;
   const std::size_t n = text.size();
   while (i < n) {
@@ -199,14 +204,20 @@ Structure Structure::build(std::string_view text) {
       continue;
     }
     if (c == '{' || c == '[') {
-      open_stack.push_back(static_cast<std::uint32_t>(s.opens_.size()));
-      s.opens_.push_back(static_cast<std::uint32_t>(i));
-      s.ends_.push_back(0);
+      if (open_stack.size() < kMaxRecordedDepth) {
+        open_stack.push_back(static_cast<std::uint32_t>(s.opens_.size()));
+        s.opens_.push_back(static_cast<std::uint32_t>(i));
+        s.ends_.push_back(0);
+      } else {
+        open_stack.push_back(kUnrecorded);
+      }
     } else {
       if (open_stack.empty()) {
         return Structure();
       }
-      s.ends_[open_stack.back()] = static_cast<std::uint32_t>(i + 1);
+      if (open_stack.back() != kUnrecorded) {
+        s.ends_[open_stack.back()] = static_cast<std::uint32_t>(i + 1);
+      }
       open_stack.pop_back();
     }
     ++i;
