@@ -7,7 +7,6 @@
 #include <array>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "config/config.h"
 #include "gateway/steps/authn/credentials.h"
 #include "gateway/steps/authn/metrics.h"
+#include "gateway/steps/authn/route_checks.h"
 #include "gateway/steps/services.h"
 
 namespace obsgate::gateway::authn {
@@ -163,8 +163,8 @@ class AuthnStep final : public Step {
       const jwt::TokenDigest& digest, std::optional<std::string_view> thumb) const {
     for (const auto& p : shared_->providers) {
       identity::KeyProviderPtr provider =
-          p.keys ? p.keys : (shared_->deps.find_keys ? shared_->deps.find_keys(p.cfg->name)
-                                                     : nullptr);
+          p.keys ? p.keys
+                 : (shared_->deps.find_keys ? shared_->deps.find_keys(p.cfg->name) : nullptr);
       jwt::KeySetPtr keys = provider ? provider->current() : nullptr;
       if (keys) {
         if (auto hit = p.cache->lookup(digest, keys, shared_->deps.now(), thumb)) {
@@ -353,55 +353,6 @@ class AuthnFactory final : public StepFactory {
   std::shared_ptr<const Shared> shared_;
 };
 
-// Roles some configured identity can be granted: a route needing only others is unreachable.
-std::set<std::string, std::less<>> grantable_roles(const config::IdentityConfig& id,
-                                                   const config::Accept& accept) {
-  std::set<std::string, std::less<>> out;
-  if (accept.token) {
-    for (const auto& p : id.providers) {
-      for (const auto& src : p.mapping.roles) {
-        for (const auto& [value, roles] : src.values) {
-          out.insert(roles.begin(), roles.end());
-        }
-      }
-    }
-  }
-  if (accept.certificate) {
-    for (const auto& rule : id.certificates.rules) {
-      out.insert(rule.roles.begin(), rule.roles.end());
-    }
-  }
-  return out;
-}
-
-Status validate_route(const config::Config& cfg, const config::Route& route) {
-  const std::string where = "route '" + route.name + "': ";
-  const auto& id = cfg.identity;
-  if (!route.accept.token && !route.accept.certificate) {
-    return Status::invalid_argument(where + "accept: allows neither token nor certificate");
-  }
-  const bool tokens = route.accept.token && !id.providers.empty();
-  const bool certs = route.accept.certificate && !id.certificates.rules.empty();
-  if (!tokens && !certs) {
-    return Status::invalid_argument(
-        where +
-        "no configured identity can authenticate here (accept: token needs "
-        "identity.providers, accept: certificate needs identity.certificates)");
-  }
-  if (!route.roles_any_of.empty()) {
-    const auto grantable = grantable_roles(id, route.accept);
-    const bool reachable =
-        std::any_of(route.roles_any_of.begin(), route.roles_any_of.end(),
-                    [&](const std::string& r) { return grantable.count(r) > 0; });
-    if (!reachable) {
-      return Status::invalid_argument(where +
-                                      "roles: no provider mapping or certificate rule "
-                                      "grants any of these roles");
-    }
-  }
-  return Status();
-}
-
 }  // namespace
 
 Result<StepFactoryPtr> make_authn_step(const config::Config& cfg, const config::Route& route,
@@ -434,36 +385,6 @@ Result<StepFactoryPtr> make_authn_step(const config::Config& cfg, const config::
   }
   shared->deps = std::move(deps);
   return StepFactoryPtr(std::make_shared<AuthnFactory>(std::move(shared)));
-}
-
-std::vector<identity::ProviderKeysConfig> key_configs(const config::IdentityConfig& id) {
-  std::vector<identity::ProviderKeysConfig> out;
-  for (const auto& p : id.providers) {
-    identity::ProviderKeysConfig k;
-    k.name = p.name;
-    k.issuer = p.verify.issuer;
-    switch (p.keys.kind) {
-      case config::KeySource::Kind::kDiscovery:
-        k.source = identity::ProviderKeysConfig::kDiscovery;
-        break;
-      case config::KeySource::Kind::kJwksUri:
-        k.source = identity::ProviderKeysConfig::kJwksUri;
-        k.jwks_uri_or_file = p.keys.location;
-        break;
-      case config::KeySource::Kind::kJwksFile:
-        k.source = identity::ProviderKeysConfig::kFile;
-        k.jwks_uri_or_file = p.keys.location;
-        break;
-    }
-    k.ca_file = p.ca_file;
-    k.fetch_timeout = p.fetch_timeout;
-    k.refetch_interval = p.refetch_interval;
-    k.min_refresh = p.refresh.min;
-    k.max_refresh = p.refresh.max;
-    k.default_refresh = p.refresh.fallback;
-    out.push_back(std::move(k));
-  }
-  return out;
 }
 
 Result<StepFactoryPtr> make_authn_step(const config::Config& cfg, const config::Route& route,
