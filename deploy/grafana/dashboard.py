@@ -61,6 +61,26 @@ PANELS = [
      [(f"sum by (reason) (rate(obsgate_local_replies_total{{{S}}}[{RATE}]))", "{{reason}}")],
      "Requests obsgate answered itself: denied (no route, method, parameter, identity, scope), "
      "malformed, over a limit, or upstream failures. The reason is the access log's detail."),
+    ("row", "Authentication"),
+    ("Authentication decisions", "timeseries", "reqps", 12,
+     [(f"sum by (result, reason) (rate(obsgate_authn_total{{{S}}}[{RATE}]))",
+       "{{result}} {{reason}}")],
+     "One decision per request on routes with auth: required: allowed by token or "
+     "certificate, or denied with the precise reason (the client only sees a coarse one)."),
+    ("Verified-token cache hit ratio", "stat", "percentunit", 12,
+     [(f'sum(rate(obsgate_token_cache_total{{{S}, result="hit"}}[{RATE}])) / '
+       f"sum(rate(obsgate_token_cache_total{{{S}}}[{RATE}]))", "hit ratio")],
+     "Share of token checks answered from the per-replica cache instead of a signature check."),
+    ("row", "Query enforcement"),
+    ("Prometheus API requests by outcome", "timeseries", "reqps", 12,
+     [(f"sum by (endpoint, result) (rate(obsgate_prometheus_requests_total{{{S}}}[{RATE}]))",
+       "{{endpoint}} {{result}}")],
+     "Requests through the prometheus enforcer, one outcome each."),
+    ("Rewrite errors", "timeseries", "reqps", 12,
+     [(f"sum by (api, reason) (rate(obsgate_rewrite_errors_total{{{S}}}[{RATE}]))",
+       "{{api}} {{reason}}")],
+     "Queries and responses obsgate refused to rewrite (hidden labels, out-of-scope "
+     "selectors, unparseable queries)."),
     ("row", "Upstreams"),
     ("Upstream errors", "timeseries", "reqps", 12,
      [(f"sum by (upstream, kind) (rate(obsgate_upstream_errors_total{{{S}}}[{RATE}]))",
@@ -137,7 +157,8 @@ def build():
         "uid": "obsgate-overview",
         "title": "obsgate",
         "description": "obsgate's own metrics: traffic, latency split gateway/upstream, "
-                       "denials, upstreams, configuration.",
+                       "denials, authentication, query enforcement, upstreams, "
+                       "configuration.",
         "tags": ["obsgate"],
         "timezone": "utc",
         "schemaVersion": 39,

