@@ -4,7 +4,6 @@ references are consistent, and the wiring keeps the two identities apart: audit 
 to the audit writer (client certificate), everything else only to the operational writer
 (OAuth 2.0 client credentials)."""
 
-import os
 import unittest
 
 import alloy_syntax as alloy

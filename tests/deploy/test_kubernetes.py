@@ -4,7 +4,6 @@ paths). obsgate.yaml itself passes `obsgate --check-config`. When kubectl is ins
 `kubectl kustomize` must render the kustomization too (kubectl is not a Debian package; the
 structural checks here do not depend on it)."""
 
-import json
 import os
 import shutil
 import socket
