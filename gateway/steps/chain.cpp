@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "gateway/steps/authn/authn.h"
+#include "gateway/steps/ingest/ingest.h"
 #include "gateway/steps/loki/loki.h"
 #include "gateway/steps/openbao/openbao.h"
 #include "gateway/steps/prometheus/prometheus.h"
@@ -14,7 +15,7 @@ namespace {
 
 // Each enforcer module adds its case in build_chain(); until then a route naming it fails to
 // load, so nothing reaches a backend unenforced.
-Status unavailable(const config::Route& route) {
+[[maybe_unused]] Status unavailable(const config::Route& route) {
   return Status::invalid_argument("route '" + route.name + "': enforcer '" +
                                   std::string(config::enforcer_name(route.enforcer)) +
                                   "' is not available in this build");
@@ -65,8 +66,16 @@ Result<std::vector<StepFactoryPtr>> build_chain(const config::Config& cfg,
       break;
     }
     case config::Enforcer::kLokiPush:
-    case config::Enforcer::kRemoteWrite:
-      return unavailable(route);
+    case config::Enforcer::kRemoteWrite: {
+      auto step = route.enforcer == config::Enforcer::kRemoteWrite
+                      ? ingest::make_remote_write_step(cfg, route, services)
+                      : ingest::make_loki_push_step(cfg, route, services);
+      if (!step.ok()) {
+        return step.status();
+      }
+      chain.push_back(std::move(step).value());
+      break;
+    }
   }
   return chain;
 }
