@@ -31,6 +31,9 @@
 //   - The body goes to authz::jwt::KeySet::parse(); a document that yields no usable key is a
 //     failed fetch (the previous set stays).
 //
+// Callers: pass refetch_for_unknown_kid() an lvalue or nullptr; GCC 12 miscompiles some
+// non-trivial temporaries handed to coroutines (see key_registry.cpp).
+//
 // Thread-safety: KeyRegistry::sync/stop must be called from one thread at a time (the server's
 // control thread); find(), ready() and everything on KeyProvider may be called from any thread.
 // Fetches and timers run on the executor passed to the KeyRegistry (the server's admin thread);
@@ -139,8 +142,9 @@ class KeyRegistry final {
 
   // Start/adjust providers for a (re)loaded config: a provider whose ProviderKeysConfig is
   // unchanged keeps its keys, timers and KeyProvider object; a new or changed one starts
-  // fetching at once (a changed one keeps serving its old keys until its first new load);
-  // removed ones stop. Names must be unique (later duplicates are ignored and logged).
+  // fetching at once (a changed one with the same issuer starts from the old keys, so a reload
+  // does not make /readyz flap); removed ones stop. Names must be unique (later duplicates are
+  // ignored and logged).
   void sync(const std::vector<ProviderKeysConfig>& providers);
   // The provider of that config name, or null. The pointer stays valid (keys and all) even if a
   // later sync() removes the provider; it just stops refreshing.
