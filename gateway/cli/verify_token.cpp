@@ -1,19 +1,9 @@
 #include "gateway/cli/verify_token.h"
 
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -29,14 +19,12 @@
 #include "authz/jwt/jwks.h"
 #include "authz/jwt/verify.h"
 #include "authz/principal/claims_mapping.h"
+#include "gateway/identity/key_source.h"
 
 namespace obsgate::cli {
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
 namespace jwt = authz::jwt;
 
@@ -88,189 +76,6 @@ Result<std::string> read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// ---------------------------------------------------------------------------------------
-// A one-shot HTTP(S) GET for --discover.
-
-struct Url {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;
-};
-
-Result<Url> parse_url(std::string_view url) {
-  Url u;
-  std::string_view rest = url;
-  if (rest.substr(0, 8) == "https://") {
-    u.tls = true;
-    rest.remove_prefix(8);
-  } else if (rest.substr(0, 7) == "http://") {
-    rest.remove_prefix(7);
-  } else {
-    return Status::invalid_argument(std::string(url) + ": not an http(s) URL");
-  }
-  const std::size_t slash = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
-  path = path.substr(0, path.find('#'));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return Status::invalid_argument(std::string(url) + ": bad host");
-  }
-  std::string_view port = u.tls ? "443" : "80";
-  if (authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return Status::invalid_argument(std::string(url) + ": bad IPv6 host");
-    }
-    u.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') {
-        return Status::invalid_argument(std::string(url) + ": bad host");
-      }
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const std::size_t colon = authority.rfind(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-    }
-  }
-  if (u.host.empty() || port.empty() || port.find_first_not_of("0123456789") != port.npos) {
-    return Status::invalid_argument(std::string(url) + ": bad host or port");
-  }
-  u.port = std::string(port);
-  u.target = path.empty() || path.front() != '/' ? "/" + std::string(path) : std::string(path);
-  return u;
-}
-
-template <class Stream>
-asio::awaitable<void> exchange(Stream& s, beast::tcp_stream& tcp, const Url& u,
-                               std::string& body, std::string& err) {
-  boost::system::error_code ec;
-  http::request<http::empty_body> req{http::verb::get, u.target, 11};
-  req.set(http::field::host, u.port == (u.tls ? "443" : "80") ? u.host : u.host + ":" + u.port);
-  req.set(http::field::user_agent, "obsgate-verify-token");
-  req.set(http::field::accept, "application/json");
-  tcp.expires_after(kFetchTimeout);
-  co_await http::async_write(s, req, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    err = "send: " + ec.message();
-    co_return;
-  }
-  beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kFetchMaxBytes);
-  parser.header_limit(64 * 1024);
-  co_await http::async_read(s, buf, parser, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    err = ec == http::error::body_limit ? "response above 1 MiB" : "read: " + ec.message();
-    co_return;
-  }
-  const auto& res = parser.get();
-  if (res.result_int() != 200) {
-    err = "HTTP status " + std::to_string(res.result_int());
-    co_return;
-  }
-  body = res.body();
-}
-
-asio::awaitable<void> get(asio::ssl::context& ctx, const Url& u, std::string& body,
-                          std::string& err) {
-  auto ex = co_await asio::this_coro::executor;
-  boost::system::error_code ec;
-  asio::ip::tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(
-      u.host, u.port, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    err = "resolve " + u.host + ": " + ec.message();
-    co_return;
-  }
-  beast::tcp_stream tcp(ex);
-  tcp.expires_after(kFetchTimeout);
-  co_await tcp.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    err = "connect: " + ec.message();
-    co_return;
-  }
-  if (!u.tls) {
-    co_await exchange(tcp, tcp, u, body, err);
-    co_return;
-  }
-  beast::ssl_stream<beast::tcp_stream> s(std::move(tcp), ctx);
-  boost::system::error_code not_ip;
-  (void)asio::ip::make_address(u.host, not_ip);
-  if (not_ip) {
-    // SNI carries host names only (RFC 6066 §3); SSL_set_tlsext_host_name expanded (C cast).
-    SSL_ctrl(s.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(u.host.c_str()));
-  }
-  s.set_verify_callback(asio::ssl::host_name_verification(u.host));
-  beast::get_lowest_layer(s).expires_after(kFetchTimeout);
-  co_await s.async_handshake(asio::ssl::stream_base::client,
-                             asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    err = "tls handshake: " + ec.message();
-    co_return;
-  }
-  co_await exchange(s, beast::get_lowest_layer(s), u, body, err);
-}
-
-Result<std::string> fetch(std::string_view url) {
-  auto u = parse_url(url);
-  if (!u.ok()) {
-    return u.status();
-  }
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                  asio::ssl::context::no_tlsv1_1);
-  ctx.set_verify_mode(asio::ssl::verify_peer, ec);
-  ctx.set_default_verify_paths(ec);
-  if (ec) {
-    return Status::unavailable("GET " + std::string(url) + ": trust store: " + ec.message());
-  }
-  asio::io_context ioc;
-  std::string body;
-  std::string err;
-  asio::co_spawn(ioc, get(ctx, *u, body, err), asio::detached);
-  // The resolver has no timer of its own: bound the whole exchange as well.
-  ioc.run_for(kFetchTimeout * 3);
-  if (!ioc.stopped()) {
-    return Status::deadline_exceeded("GET " + std::string(url) + ": timed out");
-  }
-  if (!err.empty()) {
-    return Status::unavailable("GET " + std::string(url) + ": " + err);
-  }
-  return body;
-}
-
-Result<std::string> discover_jwks(const std::string& issuer) {
-  std::string base = issuer;
-  while (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
-  const std::string disc_url = base + "/.well-known/openid-configuration";
-  auto doc = fetch(disc_url);
-  if (!doc.ok()) {
-    return doc.status();
-  }
-  boost::system::error_code ec;
-  json::value v = json::parse(*doc, ec);
-  const json::object* obj = ec ? nullptr : v.if_object();
-  const json::value* uri = obj != nullptr ? obj->if_contains("jwks_uri") : nullptr;
-  if (uri == nullptr || !uri->is_string()) {
-    return Status::invalid_argument(disc_url + ": no jwks_uri string in the discovery document");
-  }
-  if (const json::value* iss = obj->if_contains("issuer");
-      iss != nullptr && (!iss->is_string() || iss->get_string() != issuer)) {
-    std::fprintf(stderr, "warning: %s: issuer %s differs from --issuer\n", disc_url.c_str(),
-                 json::serialize(*iss).c_str());
-  }
-  return fetch(std::string(uri->get_string()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -436,7 +241,11 @@ int run_verify_token(int argc, char** argv) {
     }
     thumb = std::move(t).value();
   }
-  auto body = discover ? discover_jwks(opts.issuer) : read_file(jwks_file);
+  // --discover follows the gateway's own rules (gateway/identity/key_source.h): the document's
+  // issuer must equal --issuer, jwks_uri must be https (http only for a loopback issuer).
+  auto body = discover ? gateway::identity::discover_jwks_blocking(opts.issuer, /*ca_file=*/"",
+                                                                   kFetchTimeout, kFetchMaxBytes)
+                       : read_file(jwks_file);
   if (!body.ok()) {
     std::fprintf(stderr, "JWKS: %s\n", body.status().message().c_str());
     return 1;
