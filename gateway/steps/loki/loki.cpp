@@ -242,6 +242,7 @@ class LokiStep final : public Step {
       if (res->status != 200) {
         // Loki's own refusal (bad query, limits): relayed, unless it names a hidden label.
         if (redact_error(r, res->status, res->body)) {
+          s_->metrics->outcome(e, Outcome::kInvalid);
           co_return Action::kRespond;
         }
         std::string msg = res->body;
