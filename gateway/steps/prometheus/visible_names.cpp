@@ -22,29 +22,6 @@ std::string base_url(const config::Upstream& u) {
 
 }  // namespace
 
-Result<std::set<std::string>> parse_label_values(std::string_view body) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) {
-    return Status::unavailable("label values: not a JSON object");
-  }
-  const auto& o = v.get_object();
-  const auto* status = o.if_contains("status");
-  const auto* data = o.if_contains("data");
-  if (status == nullptr || !status->is_string() || status->get_string() != "success" ||
-      data == nullptr || !data->is_array()) {
-    return Status::unavailable("label values: not a success response with a data list");
-  }
-  std::set<std::string> out;
-  for (const auto& n : data->get_array()) {
-    if (!n.is_string()) {
-      return Status::unavailable("label values: a value is not a string");
-    }
-    out.emplace(n.get_string().data(), n.get_string().size());
-  }
-  return out;
-}
-
 VisibleNamesFetcher upstream_visible_names() {
   return [](const config::Config& cfg, const config::Route& route,
             const std::vector<std::string>& selectors)
