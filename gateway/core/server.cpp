@@ -17,6 +17,8 @@
 
 #include "gateway/core/session.h"
 #include "gateway/core/worker.h"
+#include "gateway/identity/key_registry.h"
+#include "gateway/steps/authn/authn.h"
 #include "gateway/steps/services.h"
 
 #ifndef OBSGATE_VERSION
@@ -125,6 +127,10 @@ class ServerImpl final : public Server {
     }
     services_.registry = registry_.get();
     services_.decision_log = decision->get();
+    // OpenID provider keys: fetched and refreshed on the admin thread, kept across reloads.
+    keys_ = std::make_unique<identity::KeyRegistry>(admin_ioc_.get_executor(), *registry_);
+    keys_->sync(authn::key_configs(cfg_->identity));
+    services_.keys = keys_.get();
     auto rt = Runtime::build(cfg_, metrics_, ++generation_, services_);
     if (!rt.ok()) {
       return rt.status();
@@ -252,9 +258,11 @@ class ServerImpl final : public Server {
     } else if (auto change = restart_required_change(*cfg_, **next); !change.empty()) {
       why = change + " changed: restart obsgate to apply it";
     } else {
+      keys_->sync(authn::key_configs((*next)->identity));  // the new steps look providers up
       auto rt = Runtime::build(*next, metrics_, generation_ + 1, services_);
       if (!rt.ok()) {
         why = rt.status().message();
+        keys_->sync(authn::key_configs(cfg_->identity));
       } else {
         ++generation_;
         cfg_ = *next;
@@ -275,6 +283,7 @@ class ServerImpl final : public Server {
     log_event("info", "draining: no new connections, finishing in-flight requests");
     shared_.draining = true;
     ready_ = false;
+    keys_->stop();  // its refresh timers would keep the admin thread running
     error_code ec;
     for (size_t wi = 0; wi < workers_.size(); ++wi) {
       Worker& w = *workers_[wi];
@@ -342,8 +351,16 @@ class ServerImpl final : public Server {
       } else if (target == "/healthz") {
         res.body() = "ok\n";
       } else if (target == "/readyz") {
-        if (ready_ && !shared_.draining) {
+        if (ready_ && !shared_.draining && keys_->ready()) {
           res.body() = "ready\n";
+        } else if (ready_ && !shared_.draining) {
+          // A provider that never delivered a key set: its tokens can't be checked yet.
+          res.result(http::status::service_unavailable);
+          res.body() = "waiting for keys:";
+          for (const auto& name : keys_->not_ready()) {
+            res.body() += " " + name;
+          }
+          res.body() += "\n";
         } else {
           res.result(http::status::service_unavailable);
           res.body() = shared_.draining ? "draining\n" : "starting\n";
@@ -378,6 +395,7 @@ class ServerImpl final : public Server {
   std::vector<std::unique_ptr<BoundListener>> listeners_;
   asio::io_context admin_ioc_{1};
   std::unique_ptr<tcp::acceptor> admin_acceptor_;
+  std::unique_ptr<identity::KeyRegistry> keys_;  // after admin_ioc_: stopped before it goes
   std::optional<asio::signal_set> signals_;
   std::atomic<bool> ready_{false};
 };
