@@ -112,28 +112,36 @@ class Provider final : public KeyProvider, public std::enable_shared_from_this<P
     }
   }
 
+  // Not a coroutine itself: GCC 12 mishandles non-trivial by-value parameters of coroutines
+  // (a double free seen with a prvalue argument), so the state goes to the heap and the
+  // coroutine below takes one raw pointer.
   asio::awaitable<KeySetPtr> refetch_for_unknown_kid(KeySetPtr seen) override {
-    // Keeps this provider alive while the caller is suspended (a reload may drop it).
-    const std::shared_ptr<Provider> keep = shared_from_this();
-    const KeySetPtr* seen_ptr = &seen;
-    // The initiation captures raw pointers only: GCC 12 corrupts non-trivial captures of an
-    // async_initiate lambda under use_awaitable (asio issue 1007); both pointees live in this
-    // frame, which stays suspended until the handler runs.
-    Provider* self = keep.get();
+    return refetch_coro(new RefetchCall{shared_from_this(), std::move(seen)});
+  }
+
+ private:
+  using Waiter = std::function<void(KeySetPtr)>;
+  struct RefetchCall {
+    std::shared_ptr<Provider> self;  // keeps the provider alive while the caller waits
+    KeySetPtr seen;
+  };
+
+  static asio::awaitable<KeySetPtr> refetch_coro(RefetchCall* raw) {
+    const std::unique_ptr<RefetchCall> call(raw);
+    // The initiation captures raw pointers only (GCC 12 corrupts non-trivial captures of an
+    // async_initiate lambda under use_awaitable, asio issue 1007); `call` outlives the wait.
+    RefetchCall* c = call.get();
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(KeySetPtr)>(
-        [self, seen_ptr](auto handler) {
+        [c](auto handler) {
           auto work = asio::make_work_guard(asio::get_associated_executor(handler));
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          self->begin_refetch(*seen_ptr, [h, work](KeySetPtr keys) {
+          c->self->begin_refetch(c->seen, [h, work](KeySetPtr keys) {
             asio::post(work.get_executor(),
                        [h, keys = std::move(keys)]() mutable { (*h)(std::move(keys)); });
           });
         },
         asio::use_awaitable);
   }
-
- private:
-  using Waiter = std::function<void(KeySetPtr)>;
 
   // The decision and the waiter's registration happen under one lock, so a fetch that ends at
   // the same moment either sees the waiter or has already published its set. `w` is called
