@@ -60,44 +60,50 @@ class LokiPushStep final : public Step {
  public:
   explicit LokiPushStep(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
 
-  boost::asio::awaitable<Action> on_request(Request& r) override {
+  // The callbacks do their work in plain functions: GCC 12 miscompiles some temporaries in
+  // return expressions (double destruction), so nothing non-trivial lives in a coroutine.
+  boost::asio::awaitable<Action> on_request(Request& r) override { co_return head(r); }
+
+  boost::asio::awaitable<Action> on_request_body(Request& r) override { co_return body(r); }
+
+  Action head(Request& r) {
     const Common& c = *s_->common;
     auto type = lp::detect_body_type(r.head[http::field::content_type],
                                      r.head[http::field::content_encoding]);
     if (!type.ok()) {
-      co_return deny(r, 415, type.status().message(), "unsupported_media_type");
+      return deny(r, 415, type.status().message(), "unsupported_media_type");
     }
     type_ = *type;
     auto access = resolve_tenant(r, c);
     if (!access) {
       state_ = State::kDone;
-      co_return Action::kRespond;
+      return Action::kRespond;
     }
     tenant_ = access->tenant;
     auto it = s_->tenants.find(tenant_);
     if (it == s_->tenants.end()) {  // Policy::write() only returns tenants with a write section
-      co_return deny(r, 403, "tenant '" + tenant_ + "' has no write policy", "no_write_policy");
+      return deny(r, 403, "tenant '" + tenant_ + "' has no write policy", "no_write_policy");
     }
     const bool shipper = c.policy->is_audit_shipper(r.principal);
     enforcer_ = shipper ? &*it->second.shipper : &*it->second.writer;
     if (!set_tenant_header(r, c, tenant_)) {
       state_ = State::kDone;
-      co_return Action::kRespond;
+      return Action::kRespond;
     }
     if (shipper) {
       r.decision.extra.emplace_back("audit_shipper", "true");
     }
     state_ = State::kNeedBody;
-    co_return Action::kContinue;
+    return Action::kContinue;
   }
 
   [[nodiscard]] bool wants_request_body(const Request& /*r*/) const override {
     return state_ == State::kNeedBody;
   }
 
-  boost::asio::awaitable<Action> on_request_body(Request& r) override {
+  Action body(Request& r) {
     if (state_ != State::kNeedBody || r.body == nullptr) {
-      co_return Action::kContinue;
+      return Action::kContinue;
     }
     const IngestMetrics& m = *s_->common->metrics;
     m.observe_request_bytes(Api::kLokiPush, r.body->size());
@@ -106,7 +112,7 @@ class LokiPushStep final : public Step {
       const bool big = out.status().code() == Code::kResourceExhausted;
       const std::string_view reason = big ? "too_large" : "malformed";
       m.count(Api::kLokiPush, tenant_, WriteResult::kRejected, reason, 0, 0);
-      co_return deny(r, http_status(out.status()), out.status().message(), reason);
+      return deny(r, http_status(out.status()), out.status().message(), reason);
     }
     uint64_t dropped = 0;
     for (size_t i = 0; i < lp::kReasonCount; ++i) {
@@ -122,7 +128,7 @@ class LokiPushStep final : public Step {
       const lp::Reason why = out->violations.front().reason;
       m.count(Api::kLokiPush, tenant_, WriteResult::kRejected, lp::reason_name(why),
               out->accepted.streams + 1, out->accepted.entries);
-      co_return deny(r, http_status(st), st.message(), lp::reason_name(why));
+      return deny(r, http_status(st), st.message(), lp::reason_name(why));
     }
     accepted_ = out->accepted;
     r.decision.recorded = true;
@@ -139,7 +145,7 @@ class LokiPushStep final : public Step {
     r.forward_body = std::move(out->body);
     r.head.erase(http::field::content_encoding);
     state_ = State::kForwarded;
-    co_return Action::kContinue;
+    return Action::kContinue;
   }
 
   Action on_response_head(Request& /*r*/, ResponseHead& head) override {

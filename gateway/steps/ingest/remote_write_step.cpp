@@ -37,11 +37,17 @@ class RemoteWriteStep final : public Step {
  public:
   explicit RemoteWriteStep(std::shared_ptr<const Common> c) : c_(std::move(c)) {}
 
-  boost::asio::awaitable<Action> on_request(Request& r) override {
+  // The callbacks do their work in plain functions: GCC 12 miscompiles some temporaries in
+  // return expressions (double destruction), so nothing non-trivial lives in a coroutine.
+  boost::asio::awaitable<Action> on_request(Request& r) override { co_return head(r); }
+
+  boost::asio::awaitable<Action> on_request_body(Request& r) override { co_return body(r); }
+
+  Action head(Request& r) {
     auto version = rw::detect_version(r.head[http::field::content_type], r.head[kVersionHeader]);
     if (!version.ok() || *version == rw::Version::kV2) {
       // The specification: a receiver that does not support the sender's version answers 415.
-      co_return deny(r, 415,
+      return deny(r, 415,
                      version.ok() ? std::string(rw::kUnsupportedVersionMessage)
                                   : version.status().message() + "; send remote-write 1.0 "
                                                                  "(Content-Type: "
@@ -50,7 +56,7 @@ class RemoteWriteStep final : public Step {
     }
     const auto enc = r.head[http::field::content_encoding];
     if (!enc.empty() && !boost::beast::iequals(enc, "snappy")) {
-      co_return deny(r, 415,
+      return deny(r, 415,
                      "remote-write bodies are snappy-compressed (Content-Encoding: snappy), not '" +
                          std::string(enc.substr(0, 64)) + "'",
                      "unsupported_encoding");
@@ -58,24 +64,24 @@ class RemoteWriteStep final : public Step {
     auto access = resolve_tenant(r, *c_);
     if (!access) {
       state_ = State::kDone;
-      co_return Action::kRespond;
+      return Action::kRespond;
     }
     access_ = std::move(*access);
     if (!set_tenant_header(r, *c_, access_.tenant)) {
       state_ = State::kDone;
-      co_return Action::kRespond;
+      return Action::kRespond;
     }
     state_ = State::kNeedBody;
-    co_return Action::kContinue;
+    return Action::kContinue;
   }
 
   [[nodiscard]] bool wants_request_body(const Request& /*r*/) const override {
     return state_ == State::kNeedBody;
   }
 
-  boost::asio::awaitable<Action> on_request_body(Request& r) override {
+  Action body(Request& r) {
     if (state_ != State::kNeedBody || r.body == nullptr) {
-      co_return Action::kContinue;
+      return Action::kContinue;
     }
     c_->metrics->observe_request_bytes(Api::kRemoteWrite, r.body->size());
     auto out = access_.enforcer->enforce(*r.body);
@@ -83,7 +89,7 @@ class RemoteWriteStep final : public Step {
       const bool big = out.status().code() == Code::kResourceExhausted;
       const std::string_view reason = big ? "too_large" : "malformed";
       c_->metrics->count(Api::kRemoteWrite, access_.tenant, WriteResult::kRejected, reason, 0, 0);
-      co_return deny(r, http_status(out.status()), out.status().message(), reason);
+      return deny(r, http_status(out.status()), out.status().message(), reason);
     }
     for (size_t i = 0; i < rw::kReasonCount; ++i) {
       const rw::Counts& d = out->dropped[i];
@@ -99,7 +105,7 @@ class RemoteWriteStep final : public Step {
       c_->metrics->count(Api::kRemoteWrite, access_.tenant, WriteResult::kRejected,
                          rw::reason_name(why), out->accepted.series + 1,
                          samples_of(out->accepted));
-      co_return deny(r, http_status(st), st.message(), rw::reason_name(why));
+      return deny(r, http_status(st), st.message(), rw::reason_name(why));
     }
     uint64_t dropped = 0;
     for (const rw::Counts& d : out->dropped) {
@@ -124,7 +130,7 @@ class RemoteWriteStep final : public Step {
     r.head.set(http::field::content_encoding, "snappy");
     r.head.set(kVersionHeader, kVersionValue);
     state_ = State::kForwarded;
-    co_return Action::kContinue;
+    return Action::kContinue;
   }
 
   Action on_response_head(Request& /*r*/, ResponseHead& head) override {
