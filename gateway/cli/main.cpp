@@ -5,6 +5,8 @@
 //   obsgate --version
 //   obsgate rewrite (--promql Q | --logql Q) [--scope SELECTOR]... [--hidden LABEL]...
 //   obsgate verify-token --issuer ISS --audience AUD (--jwks FILE | --discover) ... TOKEN
+#include <boost/asio/io_context.hpp>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -15,6 +17,9 @@
 #include "gateway/cli/rewrite.h"
 #include "gateway/cli/verify_token.h"
 #include "gateway/core/server.h"
+#include "gateway/identity/key_registry.h"
+#include "gateway/steps/authn/authn.h"
+#include "gateway/steps/services.h"
 
 #ifndef OBSGATE_VERSION
 #define OBSGATE_VERSION "dev"
@@ -42,7 +47,15 @@ int check_config(const std::string& path) {
   }
   prometheus::Registry scratch;
   obsgate::gateway::GatewayMetrics metrics(scratch);
-  auto rt = obsgate::gateway::Runtime::build(*cfg, metrics, 1);
+  // The key registry is built and synced (so provider settings are checked) but its executor
+  // never runs: checking a config fetches nothing.
+  boost::asio::io_context idle;
+  obsgate::gateway::identity::KeyRegistry keys(idle.get_executor(), scratch);
+  keys.sync(obsgate::gateway::authn::key_configs((*cfg)->identity));
+  obsgate::gateway::Services services;
+  services.registry = &scratch;
+  services.keys = &keys;
+  auto rt = obsgate::gateway::Runtime::build(*cfg, metrics, 1, services);
   if (!rt.ok()) {
     std::fprintf(stderr, "%s\n", rt.status().message().c_str());
     return 1;

@@ -159,6 +159,17 @@ void remove_hop_by_hop(http::fields& f) {
   }
 }
 
+bool header_has_token(std::string_view value, std::string_view token) noexcept {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    if (iequals(trim(value.substr(0, comma)), token)) {
+      return true;
+    }
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+  }
+  return false;
+}
+
 void strip_headers(http::fields& f, const std::vector<std::string>& lower_names) {
   for (const auto& n : lower_names) {
     f.erase(n);

@@ -35,6 +35,9 @@ std::string_view check_request_framing(const http::fields& f, unsigned version,
 // Host, which a Connection header may not remove (that would desynchronise the framing).
 void remove_hop_by_hop(http::fields& f);
 
+// True if a comma-separated header value (e.g. Connection) lists `token`, case-insensitively.
+bool header_has_token(std::string_view value, std::string_view token) noexcept;
+
 // Removes each named header (names lower-case).
 void strip_headers(http::fields& f, const std::vector<std::string>& lower_names);
 

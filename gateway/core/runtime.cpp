@@ -1,10 +1,10 @@
 #include "gateway/core/runtime.h"
 
-#include "gateway/steps/chain.h"
-
 #include <openssl/ssl.h>
 
 #include <algorithm>
+
+#include "gateway/steps/chain.h"
 
 namespace obsgate::gateway {
 
@@ -44,7 +44,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> client_tls(const config::Upst
 Result<std::shared_ptr<const Runtime>> Runtime::build(config::ConfigPtr cfg,
                                                        GatewayMetrics& metrics,
                                                        uint64_t generation,
-                                                       Services& services) {
+                                                       Services& services,
+                                                       const ChainBuilder& chain_builder) {
   std::vector<routing::RouteSpec> specs;
   specs.reserve(cfg->routes.size());
   for (const auto& r : cfg->routes) {
@@ -104,7 +105,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(config::ConfigPtr cfg,
     rr.total = &metrics.duration.Add({{"route", r.name}, {"component", "total"}}, b);
     rr.gateway = &metrics.duration.Add({{"route", r.name}, {"component", "gateway"}}, b);
     rr.upstream_time = &metrics.duration.Add({{"route", r.name}, {"component", "upstream"}}, b);
-    auto chain = build_chain(*cfg, r, services);
+    auto chain = chain_builder ? chain_builder(*cfg, r, services) : build_chain(*cfg, r, services);
     if (!chain.ok()) {
       return Status::invalid_argument(cfg->source + ": " + chain.status().message());
     }

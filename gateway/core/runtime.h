@@ -6,6 +6,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ struct RouteRuntime {
   std::vector<StepFactoryPtr> steps;
 };
 
+// Builds a route's steps; the default is build_chain() (gateway/steps/chain.h). Tests inject
+// their own to drive the session with scripted steps.
+using ChainBuilder = std::function<Result<std::vector<StepFactoryPtr>>(
+    const config::Config&, const config::Route&, Services&)>;
+
 struct Runtime {
   config::ConfigPtr cfg;
   routing::Router router;
@@ -51,7 +57,8 @@ struct Runtime {
   // overlaps (errors cite the route by name), TLS material, each route's step chain.
   static Result<std::shared_ptr<const Runtime>> build(config::ConfigPtr cfg,
                                                        GatewayMetrics& metrics,
-                                                       uint64_t generation, Services& services);
+                                                       uint64_t generation, Services& services,
+                                                       const ChainBuilder& chain = {});
 
  private:
   explicit Runtime(routing::Router r) : router(std::move(r)) {}

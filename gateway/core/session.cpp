@@ -1,5 +1,6 @@
 #include "gateway/core/session.h"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -73,11 +74,13 @@ struct Exchange {
   unsigned status = 0;
   unsigned upstream_status = 0;
   unsigned client_version = 11;  // 10 or 11, as the client spoke
+  bool upgrade = false;           // a WebSocket upgrade forwarded on a loki_tail route
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   Clock::duration upstream_time{0};
   std::string detail;  // "<module>_denied{<reason>}" / "upstream_error{<kind>}"
-  struct StepRun* run = nullptr;  // the route's steps, when it has any
+  struct StepRun* run = nullptr;  // the route's steps while handle() runs; null afterwards
+  std::string principal;          // for the access log: subject or certificate identity
 };
 
 // One request's steps and the Request they share. on_destroy() runs exactly once per step when
@@ -208,6 +211,7 @@ class Session {
     // A reload while this connection sat idle applies to the request that just arrived.
     rt_ = worker_.runtime();
     const bool keep = co_await handle(ex, head_len);
+    ex.run = nullptr;  // the steps died with handle()
     log(ex);
     co_return keep && !worker_.shared().draining.load(std::memory_order_relaxed);
   }
@@ -334,6 +338,11 @@ class Session {
                   route, up, listener_, client_ip_, peer_cert());
       ex.run = &*run;
     }
+    // RFC 6455: the Loki tail WebSocket is the one upgrade obsgate forwards, and only after
+    // the route's steps accepted the upgrade request.
+    ex.upgrade = route.cfg->enforcer == config::Enforcer::kLokiTail && !has_body &&
+                 beast::iequals(trim_ows(req[http::field::upgrade]), "websocket") &&
+                 header_has_token(req[http::field::connection], "upgrade");
     remove_hop_by_hop(req);
     strip_headers(req, up->cfg->strip_request_headers);
     req.erase(http::field::expect);
@@ -372,6 +381,9 @@ class Session {
         }
       }
       write_decision(ex, r);
+      if (r.authenticated) {
+        ex.principal = principal_label(r.principal);
+      }
       if (respond) {
         const bool consumed = !has_body || buffered_.has_value();
         co_await step_reply(ex, flavor, r.reply, consumed);
@@ -396,6 +408,10 @@ class Session {
       ex.upstream = up;
     }
 
+    if (ex.upgrade) {
+      req.set(http::field::connection, "Upgrade");
+      req.set(http::field::upgrade, "websocket");
+    }
     if (buffered_) {
       // The body was read here already: forward it with a plain Content-Length.
       req.chunked(false);
@@ -522,8 +538,11 @@ class Session {
       const bool expose = cfg().server.expose_error_reasons;
       lr = make_local_reply(flavor, sr.status, sr.message, sr.reason, expose);
     }
-    co_await send_reply(ex, sr.status, std::move(lr), sr.reason.empty() ? "step_reply" : sr.reason,
-                        keep_alive, {}, sr.www_authenticate, sr.headers);
+    // Arguments are named locals: GCC 12 destroys some temporaries passed to a coroutine twice
+    // (a conditional producing a std::string, a braced temporary bound to a reference).
+    std::string detail = sr.reason.empty() ? std::string("step_reply") : sr.reason;
+    co_await send_reply(ex, sr.status, std::move(lr), std::move(detail), keep_alive,
+                        std::string_view(), sr.www_authenticate, sr.headers);
   }
 
   // The media type of a Content-Type value, without parameters or surrounding space.
@@ -620,6 +639,15 @@ class Session {
         error_code ec = conn->tls() ? co_await read_response_head(conn->ssl(), *conn, rp, ex)
                                     : co_await read_response_head(conn->plain(), *conn, rp, ex);
         ex.upstream_time += Clock::now() - t1;
+        if (!ec && rp->get().result_int() == 101) {
+          if (conn->tls()) {
+            co_await tunnel(conn->ssl(), *conn, *rp, ex);
+          } else {
+            co_await tunnel(conn->plain(), *conn, *rp, ex);
+          }
+          conn->close();
+          co_return false;
+        }
         if (!ec) {
           const bool keep = conn->tls()
                                 ? co_await relay_response(conn->ssl(), *conn, *rp, ex, client_keep_alive)
@@ -780,7 +808,9 @@ class Session {
       }
       const unsigned status = rp->get().result_int();
       if (status == 101) {
-        co_return http::error::bad_version;  // we never ask for an upgrade
+        // Only a WebSocket upgrade we forwarded may be accepted; anything else is a protocol
+        // error (we never asked for it).
+        co_return ex.upgrade ? error_code{} : error_code(http::error::bad_version);
       }
       if (status >= 200 || status < 100) {
         co_return error_code{};
@@ -909,6 +939,61 @@ class Session {
     co_return keep;
   }
 
+  // After a 101 from the upstream: the 101 head goes to the client, then bytes are relayed both
+  // ways until either side closes (WebSocket frames, pings and closes pass as bytes). There is
+  // no inactivity limit on a tail (it may be quiet for long); a write that stalls for
+  // upstream_response ends it, and so does SIGTERM's drain.
+  template <class Up>
+  asio::awaitable<void> tunnel(Up& up, UpstreamConn& conn,
+                               http::response_parser<http::buffer_body>& rp, Exchange& ex) {
+    using namespace asio::experimental::awaitable_operators;
+    auto& res = rp.get();
+    ex.upstream_status = 101;
+    ex.status = 101;
+    res.set("X-Request-Id", ex.request_id);
+    head_.clear();
+    append_head(head_, res.base());
+    error_code ec;
+    tcp_.expires_after(cfg().server.timeouts.request_read);
+    co_await asio::async_write(stream_, asio::buffer(head_), redirect(ec));
+    if (ec) {
+      co_return;
+    }
+    const auto stall = cfg().server.timeouts.upstream_response;
+    co_await (pump(up, conn.tcp(), stream_, tcp_, conn.buffer, stall, ex.bytes_out) ||
+              pump(stream_, tcp_, up, conn.tcp(), buf_, stall, ex.bytes_in));
+  }
+
+  // One direction of a tunnel: `pending` (bytes already read past the heads) first, then
+  // whatever arrives. Ends both directions when this one ends.
+  template <class From, class To>
+  static asio::awaitable<void> pump(From& from, beast::tcp_stream& from_tcp, To& to,
+                                    beast::tcp_stream& to_tcp, beast::flat_buffer& pending,
+                                    std::chrono::milliseconds stall, uint64_t& counter) {
+    error_code ec;
+    if (pending.size() > 0) {
+      to_tcp.expires_after(stall);
+      const size_t n = co_await asio::async_write(to, pending.data(), redirect(ec));
+      pending.consume(n);
+      counter += n;
+    }
+    std::array<char, 16 * 1024> buf{};
+    while (!ec) {
+      from_tcp.expires_never();
+      const size_t n = co_await from.async_read_some(asio::buffer(buf), redirect(ec));
+      if (ec) {
+        break;
+      }
+      to_tcp.expires_after(stall);
+      co_await asio::async_write(to, asio::buffer(buf.data(), n), redirect(ec));
+      counter += n;
+    }
+    // Wake the other direction: its read fails, and the tunnel ends.
+    error_code ignored;
+    from_tcp.socket().cancel(ignored);
+    to_tcp.socket().cancel(ignored);
+  }
+
   // Reads the whole upstream response (cap: max_buffered_body_bytes), lets the steps edit it,
   // and sends it with a Content-Length. Nothing reaches the client before the steps ran, so any
   // failure still gets a proper error reply.
@@ -989,8 +1074,9 @@ class Session {
                               std::string_view message, std::string detail, bool keep_alive,
                               std::string_view allow = {}, std::string_view www_authenticate = {}) {
     const bool expose = rt_ ? cfg().server.expose_error_reasons : true;
-    co_await send_reply(ex, status, make_local_reply(flavor, status, message, detail, expose),
-                        std::move(detail), keep_alive, allow, www_authenticate, {});
+    LocalReply lr = make_local_reply(flavor, status, message, detail, expose);
+    co_await send_reply(ex, status, std::move(lr), std::move(detail), keep_alive, allow,
+                        www_authenticate, no_headers_);
   }
 
   asio::awaitable<void> send_reply(
@@ -1044,8 +1130,8 @@ class Session {
         .str("request_id", ex.request_id)
         .str("listener", listener_.name)
         .str("remote", client_ip_);
-    if (ex.run && ex.run->req.authenticated) {
-      line.str("principal", principal_label(ex.run->req.principal));
+    if (!ex.principal.empty()) {
+      line.str("principal", ex.principal);
     } else {
       line.null("principal");
     }
@@ -1086,6 +1172,7 @@ class Session {
   std::unique_ptr<char[]> chunk_;
   std::string head_;  // serialised head of the message being relayed
   std::optional<std::string> buffered_;  // the current request's body, when a step needed it
+  const std::vector<std::pair<std::string, std::string>> no_headers_;
   std::list<ConnEntry>::iterator entry_;
 };
 
