@@ -83,7 +83,8 @@ def _cells_prom(result):
         return ["HTTP %d" % status, rows.strip()[:120]]
     if not rows:
         return ["(no series)"]
-    return ["{%s} %s" % (", ".join("%s=%s" % (k, v) for k, v in sorted(r.items()) if k != "="),
+    shown = lambda k: k not in ("=", "__name__", "cluster")  # noqa: E731
+    return ["{%s} %s" % (",".join("%s=%s" % (k, v) for k, v in sorted(r.items()) if shown(k)),
                          r["="]) for r in rows]
 
 
@@ -98,7 +99,7 @@ def _cells_logs(result):
             for labels, line in rows]
 
 
-def columns(title, cells_per_identity, width=44):
+def columns(title, cells_per_identity, width=40):
     print("\n" + title)
     print("  ".join(name.ljust(width) for name, _ in IDENTITIES))
     print("  ".join("-" * width for _ in IDENTITIES))
