@@ -19,6 +19,7 @@
 #include "gateway/core/worker.h"
 #include "gateway/identity/key_registry.h"
 #include "gateway/steps/authn/authn.h"
+#include "gateway/steps/openbao/node_state.h"
 #include "gateway/steps/services.h"
 
 #ifndef OBSGATE_VERSION
@@ -131,6 +132,10 @@ class ServerImpl final : public Server {
     keys_ = std::make_unique<identity::KeyRegistry>(admin_ioc_.get_executor(), *registry_);
     keys_->sync(authn::key_configs(cfg_->identity));
     services_.keys = keys_.get();
+    // OpenBao active-node cache, token file and node health: shared by every route and kept
+    // across reloads.
+    openbao_ = openbao::NodeState::create(registry_.get());
+    services_.openbao = openbao_.get();
     auto rt = Runtime::build(cfg_, metrics_, ++generation_, services_);
     if (!rt.ok()) {
       return rt.status();
@@ -395,6 +400,7 @@ class ServerImpl final : public Server {
   std::vector<std::unique_ptr<BoundListener>> listeners_;
   asio::io_context admin_ioc_{1};
   std::unique_ptr<tcp::acceptor> admin_acceptor_;
+  std::unique_ptr<openbao::NodeState> openbao_;
   std::unique_ptr<identity::KeyRegistry> keys_;  // after admin_ioc_: stopped before it goes
   std::optional<asio::signal_set> signals_;
   std::atomic<bool> ready_{false};

@@ -40,7 +40,8 @@ class RewriteTest(unittest.TestCase):
         ("both languages", ["--promql", "up", "--logql", "{a=\"b\"}"], 2, "", "exactly one"),
         ("audit with promql", ["--promql", "up", "--scope", '{t="a"}', "--auditor"], 2, "",
          "--logql only"),
-        ("config not yet", ["--promql", "up", "--config", "x.yaml"], 2, "", "not configurable yet"),
+        ("config without tenant", ["--promql", "up", "--config", "x.yaml"], 2, "",
+         "--config and --tenant go together"),
     ]
 
     def test_rewrite(self):
