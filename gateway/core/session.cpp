@@ -75,6 +75,7 @@ struct Exchange {
   unsigned upstream_status = 0;
   unsigned client_version = 11;  // 10 or 11, as the client spoke
   bool upgrade = false;           // a WebSocket upgrade forwarded on a loki_tail route
+  bool client_keep_alive = true;  // false once the client asked to close (or spoke HTTP/1.0)
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   Clock::duration upstream_time{0};
@@ -213,7 +214,8 @@ class Session {
     const bool keep = co_await handle(ex, head_len);
     ex.run = nullptr;  // the steps died with handle()
     log(ex);
-    co_return keep && !worker_.shared().draining.load(std::memory_order_relaxed);
+    co_return keep && ex.client_keep_alive &&
+        !worker_.shared().draining.load(std::memory_order_relaxed);
   }
 
   // Handles one request whose head is in buf_[0, head_len). Returns whether the connection
@@ -244,6 +246,7 @@ class Session {
     auto& req = p.get();
     ex.method = std::string(req.method_string());
     ex.client_version = req.version() == 10 ? 10 : 11;
+    ex.client_keep_alive = req.keep_alive();
     if (auto id = req["X-Request-Id"]; valid_request_id(id)) {
       ex.request_id = std::string(id);
     } else {
@@ -1098,7 +1101,10 @@ class Session {
     if (!www_authenticate.empty()) {
       res.set(http::field::www_authenticate, www_authenticate);
     }
-    const bool keep = keep_alive && !worker_.shared().draining.load(std::memory_order_relaxed);
+    // A client that asked to close (Connection: close, HTTP/1.0) gets its close after a local
+    // reply too, not a wait for a next request it will never send.
+    const bool keep = keep_alive && ex.client_keep_alive &&
+                      !worker_.shared().draining.load(std::memory_order_relaxed);
     res.keep_alive(keep);
     res.body() = std::move(lr.body);
     res.prepare_payload();

@@ -44,7 +44,7 @@ IDP_DIR = os.path.join(REPO, "deploy", "local", "idp")
 METRIC = "e2e_events_total"
 
 
-def http(method, url, headers=None, data=None, timeout=10):
+def http_call(method, url, headers=None, data=None, timeout=10):
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -71,7 +71,7 @@ class Idp:
 
     def token(self, client):
         auth = base64.b64encode(("%s:%s-secret" % (client, client)).encode()).decode()
-        status, body = http("POST", self.issuer + "/token",
+        status, body = http_call("POST", self.issuer + "/token",
                             {"Authorization": "Basic " + auth,
                              "Content-Type": "application/x-www-form-urlencoded"},
                             b"grant_type=client_credentials&resource=urn%3Aobsgate")
@@ -154,7 +154,7 @@ class Prom:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                          cwd=self.dir)
-        harness.wait_for(lambda: http("GET", self.url + "/-/ready", timeout=1)[0] == 200,
+        harness.wait_for(lambda: http_call("GET", self.url + "/-/ready", timeout=1)[0] == 200,
                          timeout, 0.1, "prometheus ready (%s)" % self.log)
 
     def stop(self):
@@ -171,7 +171,7 @@ class Prom:
         params = {"query": q}
         if t is not None:
             params["time"] = "%.3f" % t
-        status, body = http("GET", self.url + "/api/v1/query?" + urllib.parse.urlencode(params))
+        status, body = http_call("GET", self.url + "/api/v1/query?" + urllib.parse.urlencode(params))
         if status != 200:
             raise AssertionError("query %s: %d %s" % (q, status, body))
         return json.loads(body)["data"]["result"]
@@ -297,13 +297,13 @@ class RemoteWriteE2E(unittest.TestCase):
         h = {"Authorization": "Bearer " + tok_b, "Content-Type": "application/x-protobuf",
              "Content-Encoding": "snappy", "X-Prometheus-Remote-Write-Version": "0.1.0"}
         url = "http://127.0.0.1:%d/api/v1/write" % self.gw.port
-        st, body = http("POST", url, h, write_body(labels, 1.0, now))
+        st, body = http_call("POST", url, h, write_body(labels, 1.0, now))
         self.assertEqual(st, 403, body)
-        st, body = http("POST", url, dict(h, **{"X-Obsgate-Tenant": "team-a"}),
+        st, body = http_call("POST", url, dict(h, **{"X-Obsgate-Tenant": "team-a"}),
                         write_body([("__name__", "e2e_intruder")], 1.0, now))
         self.assertEqual(st, 403, body)
         # team-b's own series lands as team-b.
-        st, body = http("POST", url, h, write_body([("__name__", "e2e_intruder")], 2.0, now))
+        st, body = http_call("POST", url, h, write_body([("__name__", "e2e_intruder")], 2.0, now))
         self.assertEqual(st, 204, body)
         got = harness.wait_for(lambda: self.recv.query("e2e_intruder"), 20, 0.2, "team-b write")
         self.assertEqual([s["metric"]["tenant"] for s in got], ["team-b"])

@@ -588,7 +588,9 @@ class Gateway:
             f.write(data)
         os.replace(tmp, self.config_path)
 
-    def start(self, timeout=15.0):
+    def start(self, timeout=15.0, ready_path="/readyz"):
+        """Starts obsgate and waits until ready_path answers 200 (/healthz when the config's
+        identity providers can't be reached, so /readyz would wait for their keys forever)."""
         self.write_config()
         self._out = open(self.stdout_path, "ab")
         self._err = open(self.stderr_path, "ab")
@@ -601,7 +603,7 @@ class Gateway:
                 raise RuntimeError("obsgate exited with %s: %s" % (self.proc.returncode,
                                                                    self.stderr()))
             try:
-                if self.admin_get("/readyz", timeout=1)[0] == 200:
+                if self.admin_get(ready_path, timeout=1)[0] == 200:
                     return
             except OSError:
                 pass

@@ -343,10 +343,7 @@ class PrometheusApiTest(GatewayTestCase):
         names = [a["labels"]["alertname"] for a in json.loads(body)["data"]["alerts"]]
         self.assertEqual(names, ["A"])
 
-    # The session aborts ("free(): double free detected") shortly after any step's local reply
-    # (the authn step's 401 too; seen with the session of de7ff26), which takes /metrics down
-    # before it can be read. A race, so not an expectedFailure: enable when the session is fixed.
-    @unittest.skip("gateway bug: process aborts after a step's local reply")
+    # (Was skipped while the session aborted after a step's local reply; fixed in cd36f41.)
     def test_rewrite_errors_are_counted(self):
         q = urllib.parse.quote("sum(")
         self.call("GET", "/api/v1/query?query=" + q, self.tok_a)
