@@ -7,16 +7,15 @@ namespace obsgate::gateway::identity {
 RefreshSchedule::RefreshSchedule(const ScheduleConfig& cfg, TimePoint now)
     : cfg_(cfg), next_(now) {}
 
-void RefreshSchedule::start(TimePoint now) {
+void RefreshSchedule::start() {
   state_ = State::kFetching;
-  last_start_ = now;
 }
 
 bool RefreshSchedule::start_due(TimePoint now) {
   if (state_ == State::kFetching || now < next_) {
     return false;
   }
-  start(now);
+  start();
   return true;
 }
 
@@ -24,10 +23,11 @@ RefreshSchedule::UnknownKid RefreshSchedule::on_unknown_kid(TimePoint now) {
   if (state_ == State::kFetching) {
     return UnknownKid::kJoin;
   }
-  if (last_start_ && now - *last_start_ < cfg_.refetch_interval) {
+  if (last_kid_start_ && now - *last_kid_start_ < cfg_.refetch_interval) {
     return UnknownKid::kUseCurrent;
   }
-  start(now);
+  start();
+  last_kid_start_ = now;
   return UnknownKid::kStartFetch;
 }
 

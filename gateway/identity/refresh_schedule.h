@@ -12,8 +12,12 @@
 //   - after a failure: next = now + backoff, backoff = 1 s * 2^(failures-1), capped at
 //     min(5 min, default_refresh); the cap keeps a provider that never answered from waiting
 //     long once it comes up;
-//   - an unknown kid joins a fetch in flight; otherwise starts one only if the last fetch start
-//     (of any kind) is at least refetch_interval ago; otherwise it uses the current set;
+//   - an unknown kid joins a fetch in flight; otherwise starts one only if the last fetch that
+//     an unknown kid started is at least refetch_interval ago; otherwise it uses the current set.
+//     Scheduled fetches don't count: an IdP that signs with a new key as soon as it publishes it
+//     would otherwise see its tokens refused for up to refetch_interval after every refresh. The
+//     IdP's load stays bounded: at most one token-driven fetch per refetch_interval plus one
+//     scheduled fetch per min_refresh;
 //   - an unknown-kid fetch that succeeds also resets the regular schedule (it is a refresh).
 //
 // Thread-safety: none; the owner serialises calls (KeyProvider holds a mutex).
@@ -67,12 +71,12 @@ class RefreshSchedule final {
   [[nodiscard]] Duration backoff(int n) const;
 
  private:
-  void start(TimePoint now);
+  void start();
 
   ScheduleConfig cfg_;
   State state_ = State::kIdle;
   TimePoint next_;
-  std::optional<TimePoint> last_start_;
+  std::optional<TimePoint> last_kid_start_;  // the last fetch an unknown kid started
   bool loaded_ = false;
   int failures_ = 0;
 };
