@@ -9,6 +9,19 @@
 //   PORT              listen port (default 19070); always bound to 127.0.0.1
 //   ACCESS_TOKEN_ALG  JWS alg for access tokens: RS256 (default), ES256 or EdDSA
 //   KEYS_FILE         JWKS file with private keys to start from (otherwise keys are generated)
+//   TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE
+//                     all three set: also serve HTTPS on 127.0.0.1:${TLS_PORT} with the given
+//                     server certificate, asking for (not requiring) a client certificate, and
+//                     enable RFC 8705 certificate-bound access tokens (see below). Unset: plain
+//                     HTTP only, exactly as before.
+//
+// RFC 8705 (only with TLS_*): the client `bound-collector` is registered with
+// tls_client_certificate_bound_access_tokens; it authenticates with its secret like the others,
+// must call the token endpoint over the HTTPS listener with a client certificate, and gets a
+// token whose cnf["x5t#S256"] is the SHA-256 thumbprint of that certificate. The certificate is
+// only a binding (any certificate, not checked against a CA): the relying party (obsgate)
+// decides whom it trusts. Discovery stays on the HTTP issuer and names the HTTPS token endpoint
+// in mtls_endpoint_aliases.
 //
 // Key rotation (tests): SIGUSR2, or `POST /__test/rotate` (loopback only), generates a new key
 // for ACCESS_TOKEN_ALG, puts it first (new tokens use it) and keeps the old keys published.
@@ -19,6 +32,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 import Provider, { errors } from 'oidc-provider';
 
@@ -29,6 +43,7 @@ const kResource = 'urn:obsgate';
 const kAudience = 'obsgate';
 const kTokenTtlSeconds = 600;
 const kAlg = process.env.ACCESS_TOKEN_ALG || 'RS256';
+const kTls = tlsSettings(process.env);
 
 // client_id -> custom access-token claims. Secret is always `${client_id}-secret`.
 const kClients = {
@@ -38,6 +53,76 @@ const kClients = {
   'metrics-collector': { roles: ['metrics-collector'] },
   'tenant-a-writer': { tenant: 'team-a', roles: ['metrics-writer', 'logs-writer'] },
 };
+
+// client_id -> claims of the clients registered only when the HTTPS listener is on; their access
+// tokens are bound to the client certificate presented on the token request.
+const kBoundClients = {
+  'bound-collector': { roles: ['metrics-collector'] },
+};
+
+// TLS_PORT/TLS_CERT_FILE/TLS_KEY_FILE: all or none.
+function tlsSettings(env) {
+  const names = ['TLS_PORT', 'TLS_CERT_FILE', 'TLS_KEY_FILE'];
+  const set = names.filter((n) => env[n]);
+  if (set.length === 0) {
+    return undefined;
+  }
+  if (set.length !== names.length) {
+    throw new Error(`set all of ${names.join(', ')} or none (got ${set.join(', ')})`);
+  }
+  return {
+    port: Number.parseInt(env.TLS_PORT, 10),
+    cert: fs.readFileSync(env.TLS_CERT_FILE),
+    key: fs.readFileSync(env.TLS_KEY_FILE),
+  };
+}
+
+function claimsOf(clientId) {
+  const claims = kClients[clientId] || (kTls && kBoundClients[clientId]);
+  return claims ? structuredClone(claims) : undefined;
+}
+
+// The peer certificate of an HTTPS request, or undefined (plain HTTP, or none presented).
+function peerCertificate(ctx) {
+  const { socket } = ctx.req;
+  if (typeof socket.getPeerCertificate !== 'function') {
+    return undefined;
+  }
+  const peer = socket.getPeerCertificate();
+  return peer && peer.raw ? new crypto.X509Certificate(peer.raw) : undefined;
+}
+
+function clientMetadata(clientId, bound) {
+  return {
+    client_id: clientId,
+    client_secret: `${clientId}-secret`,
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    ...(bound ? { tls_client_certificate_bound_access_tokens: true } : {}),
+  };
+}
+
+// Extra configuration when the HTTPS listener is on (RFC 8705 bound tokens).
+function tlsConfiguration() {
+  if (!kTls) {
+    return { clients: [], features: {}, discovery: {} };
+  }
+  return {
+    clients: Object.keys(kBoundClients).map((id) => clientMetadata(id, true)),
+    features: {
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: peerCertificate,
+      },
+    },
+    discovery: {
+      mtls_endpoint_aliases: { token_endpoint: `https://${kHost}:${kTls.port}/token` },
+    },
+  };
+}
 
 function log(event, fields = {}) {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), event, ...fields })}\n`);
@@ -92,20 +177,19 @@ function activeKid(keys) {
 }
 
 function makeProvider(keys) {
+  const tls = tlsConfiguration();
   const provider = new Provider(kIssuer, {
-    clients: Object.keys(kClients).map((clientId) => ({
-      client_id: clientId,
-      client_secret: `${clientId}-secret`,
-      grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    })),
+    clients: [
+      ...Object.keys(kClients).map((clientId) => clientMetadata(clientId, false)),
+      ...tls.clients,
+    ],
+    discovery: tls.discovery,
     jwks: { keys },
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      ...tls.features,
       introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -126,10 +210,7 @@ function makeProvider(keys) {
       },
     },
     ttl: { ClientCredentials: kTokenTtlSeconds },
-    extraTokenClaims: (ctx, token) => {
-      const claims = kClients[token.clientId];
-      return claims ? structuredClone(claims) : undefined;
-    },
+    extraTokenClaims: (ctx, token) => claimsOf(token.clientId),
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'ES256', 'EdDSA'],
     },
@@ -140,6 +221,7 @@ function makeProvider(keys) {
       jti: token.jti,
       aud: kAudience,
       kid: activeKid(keys),
+      ...(token['x5t#S256'] ? { cnf_x5t_s256: token['x5t#S256'] } : {}),
     });
   };
   provider.on('client_credentials.issued', logIssued);
@@ -170,7 +252,7 @@ function sendJson(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-const server = http.createServer((req, res) => {
+function serve(req, res) {
   if (req.url.startsWith('/__test/')) {
     if (!isLoopback(req.socket.remoteAddress)) {
       sendJson(res, 403, { error: 'loopback only' });
@@ -185,12 +267,29 @@ const server = http.createServer((req, res) => {
     return;
   }
   handler(req, res);
-});
+}
+
+const server = http.createServer(serve);
+// Asks for a client certificate but lets the handshake through without one, or with one no CA
+// vouches for: the certificate is only the RFC 8705 binding (peerCertificate above).
+const tlsServer = kTls
+  ? https.createServer(
+    { cert: kTls.cert, key: kTls.key, requestCert: true, rejectUnauthorized: false }, serve)
+  : undefined;
 
 function shutdown(signal) {
   log('stopping', { signal });
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
+  const servers = [server, tlsServer].filter(Boolean);
+  let open = servers.length;
+  for (const s of servers) {
+    s.close(() => {
+      open -= 1;
+      if (open === 0) {
+        process.exit(0);
+      }
+    });
+    s.closeAllConnections();
+  }
   setTimeout(() => process.exit(0), 2000).unref();
 }
 
@@ -209,3 +308,12 @@ server.listen(kPort, kHost, () => {
     clients: Object.keys(kClients),
   });
 });
+
+if (tlsServer) {
+  tlsServer.listen(kTls.port, kHost, () => {
+    log('listening_tls', {
+      token_endpoint: `https://${kHost}:${kTls.port}/token`,
+      bound_clients: Object.keys(kBoundClients),
+    });
+  });
+}

@@ -4,7 +4,8 @@
 # tests. Installs the npm dependencies first if they are missing (npm ci, pinned lockfile).
 #
 # Usage: start.sh [LOG_FILE]       (default: ${TMPDIR:-/tmp}/obsgate-idp-<PORT>.log)
-# Env:   PORT (default 19070), ACCESS_TOKEN_ALG, KEYS_FILE: passed to server.mjs (README.md)
+# Env:   PORT (default 19070), ACCESS_TOKEN_ALG, KEYS_FILE, TLS_PORT, TLS_CERT_FILE, TLS_KEY_FILE:
+#        passed to server.mjs (README.md); readiness is checked on the HTTP port
 #        START_TIMEOUT seconds to wait for readiness (default 30)
 # Exit:  0 ready (PID printed); 1 the server exited or was not ready in time (it is killed).
 # Stop:  kill -TERM <PID> (exits 0 within 2 s).

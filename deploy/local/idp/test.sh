@@ -3,7 +3,9 @@
 # EdDSA") start server.mjs on a free port, check discovery + JWKS, get a token for every client,
 # verify it against the JWKS and check iss/aud/typ/exp-iat/claims, rotate keys (SIGUSR2 and
 # POST /__test/rotate) and check the new kid, then stop the server (SIGTERM, exit 0).
-# Every wait is bounded. Exit 0 on success.
+# Then once with a KEYS_FILE, and once with the HTTPS listener (TLS_*): certificate-bound tokens
+# (cnf x5t#S256 = the client certificate's thumbprint) for bound-collector, refused without a
+# certificate; other clients stay unbound. Every wait is bounded. Exit 0 on success.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -45,18 +47,21 @@ free_port() {
     console.log(s.address().port); s.close(); });'
 }
 
-# check_token TOKEN JWKS_FILE ISSUER CLIENT_ID EXPECT_KID(or "") -> prints "kid" on success.
+# check_token TOKEN JWKS_FILE ISSUER CLIENT_ID EXPECT_KID(or "") [CERT_FILE|none]
+# -> prints "alg kid" on success. With CERT_FILE the token must carry cnf["x5t#S256"] equal to
+# that certificate's SHA-256 thumbprint (RFC 8705); with "none" it must carry no cnf at all.
 check_token() {
   node --input-type=module -e '
     import * as crypto from "node:crypto";
     import * as fs from "node:fs";
-    const [token, jwksFile, issuer, clientId, expectKid] = process.argv.slice(1);
+    const [token, jwksFile, issuer, clientId, expectKid, certFile] = process.argv.slice(1);
     const expected = {
       "tenant-a-reader": { tenant: "team-a", roles: ["metrics-reader", "logs-reader"] },
       "tenant-b-reader": { tenant: "team-b", roles: ["metrics-reader", "logs-reader"] },
       auditor: { tenant: "platform", roles: ["auditor", "logs-reader"] },
       "metrics-collector": { roles: ["metrics-collector"] },
       "tenant-a-writer": { tenant: "team-a", roles: ["metrics-writer", "logs-writer"] },
+      "bound-collector": { roles: ["metrics-collector"] },
     }[clientId];
     const die = (m) => { console.error(`${clientId}: ${m}`); process.exit(1); };
     const parts = token.split(".");
@@ -81,12 +86,19 @@ check_token() {
     if (claims.client_id !== clientId || claims.sub !== clientId) die("client_id/sub");
     if (claims.tenant !== expected.tenant) die(`tenant ${claims.tenant}`);
     if (JSON.stringify(claims.roles) !== JSON.stringify(expected.roles)) die(`roles ${claims.roles}`);
+    if (certFile === "none" && claims.cnf !== undefined) die(`unexpected cnf`);
+    if (certFile && certFile !== "none") {
+      const der = new crypto.X509Certificate(fs.readFileSync(certFile)).raw;
+      const want = crypto.createHash("sha256").update(der).digest("base64url");
+      const got = claims.cnf && claims.cnf["x5t#S256"];
+      if (got !== want) die(`cnf x5t#S256 ${got}, want ${want}`);
+    }
     console.log(`${header.alg} ${header.kid}`);
   ' "$@"
 }
 
 wait_ready() {  # ISSUER; discovery saved to $workdir/disc.json
-  for _ in $(seq 300); do  # 30 s
+  for _ in $(seq 600); do  # 60 s: node starts slowly on the shared, loaded 2-core machine
     if curl -sf --max-time 2 "$1/.well-known/openid-configuration" >"$workdir/disc.json"; then
       ok "discovery served on $1"
       return 0
@@ -94,7 +106,7 @@ wait_ready() {  # ISSUER; discovery saved to $workdir/disc.json
     kill -0 "$server_pid" 2>/dev/null || fail "server exited early"
     sleep 0.1
   done
-  fail "server not ready within 30 s"
+  fail "server not ready within 60 s"
 }
 
 stop_server() {  # SIGTERM, wait up to 10 s, require exit status 0
@@ -212,6 +224,62 @@ token=$(IDP_URL=$issuer ./get-token.sh metrics-collector) || fail "get-token met
 got=$(check_token "$token" "$workdir/jwks.json" "$issuer" metrics-collector fixed-rs256) ||
   fail "token with KEYS_FILE"
 ok "KEYS_FILE: JWKS publishes only its key, token signed with kid fixed-rs256"
+stop_server
+
+echo "== TLS_PORT (RFC 8705 certificate-bound access tokens)"
+# A test CA, the IdP's server certificate and two client certificates, made now.
+pki() { (cd "$workdir" && openssl "$@") >/dev/null 2>&1 || fail "openssl $1"; }
+pki req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+  -out ca.crt -days 2 -subj /CN=idp-selftest-ca -addext basicConstraints=critical,CA:TRUE \
+  -addext keyUsage=critical,keyCertSign,cRLSign
+for name in server client other; do
+  printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n' >"$workdir/$name.ext"
+  pki req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$name.key" \
+    -out "$name.csr" -subj "/CN=$name"
+  pki x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
+    -days 2 -extfile "$name.ext"
+done
+port=$(free_port)
+tls_port=$(free_port)
+issuer="http://127.0.0.1:${port}"
+tls_url="https://127.0.0.1:${tls_port}"
+PORT=$port TLS_PORT=$tls_port TLS_CERT_FILE="$workdir/server.crt" \
+  TLS_KEY_FILE="$workdir/server.key" node server.mjs >"$workdir/server.log" 2>&1 &
+server_pid=$!
+wait_ready "$issuer"
+read -r bound alias < <(node -e '
+  const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(d.tls_client_certificate_bound_access_tokens,
+              (d.mtls_endpoint_aliases || {}).token_endpoint);' "$workdir/disc.json")
+[[ $bound == true && $alias == "$tls_url/token" ]] || fail "discovery: bound=$bound alias=$alias"
+ok "discovery: tls_client_certificate_bound_access_tokens, mtls_endpoint_aliases $alias"
+curl -sf --max-time 10 "$issuer/jwks" >"$workdir/jwks.json" || fail "JWKS fetch"
+tls_token() {  # CLIENT_ID [CERT_NAME]
+  local cert=() key=()
+  if [[ $# -ge 2 ]]; then cert=("CERT=$workdir/$2.crt") key=("KEY=$workdir/$2.key"); fi
+  env IDP_URL="$tls_url" CACERT="$workdir/ca.crt" ${cert[@]+"${cert[@]}"} ${key[@]+"${key[@]}"} \
+    ./get-token.sh "$1"
+}
+for cert in client other; do
+  token=$(tls_token bound-collector "$cert" 2>"$workdir/err") || fail "bound token: $(<"$workdir/err")"
+  got=$(check_token "$token" "$workdir/jwks.json" "$issuer" bound-collector "" \
+    "$workdir/$cert.crt") || fail "bound token ($cert)"
+  ok "bound-collector with the $cert certificate: $got, cnf x5t#S256 = its thumbprint"
+done
+if IDP_URL=$issuer ./get-token.sh bound-collector >/dev/null 2>&1; then
+  fail "bound client got a token over plain HTTP"
+fi
+if tls_token bound-collector >/dev/null 2>&1; then
+  fail "bound client got a token without a client certificate"
+fi
+ok "bound-collector is refused without a client certificate (HTTP, and HTTPS without one)"
+token=$(tls_token auditor client) || fail "auditor over HTTPS"
+check_token "$token" "$workdir/jwks.json" "$issuer" auditor "" none >/dev/null ||
+  fail "auditor token over HTTPS"
+token=$(IDP_URL=$issuer ./get-token.sh auditor) || fail "auditor over HTTP"
+check_token "$token" "$workdir/jwks.json" "$issuer" auditor "" none >/dev/null ||
+  fail "auditor token over HTTP"
+ok "other clients: unbound tokens over HTTPS (even with a certificate) and plain HTTP"
 stop_server
 
 echo "PASS: $checks checks"
