@@ -23,7 +23,8 @@ TARGET = os.path.join(HERE, "dashboards", "obsgate.json")
 S = 'job=~"$job", instance=~"$instance"'
 RATE = "$__rate_interval"
 
-# (title, kind, unit, width, [(expr, legend)], description). kind: timeseries | stat.
+# (title, kind, unit, width, [(expr, legend)], description[, options]). kind: timeseries | stat;
+# options are merged into the panel's options.
 # A row is ("row", title).
 PANELS = [
     ("row", "Traffic"),
@@ -71,16 +72,89 @@ PANELS = [
      [(f'sum(rate(obsgate_token_cache_total{{{S}, result="hit"}}[{RATE}])) / '
        f"sum(rate(obsgate_token_cache_total{{{S}}}[{RATE}]))", "hit ratio")],
      "Share of token checks answered from the per-replica cache instead of a signature check."),
+    ("Denied authentications by reason", "timeseries", "reqps", 24,
+     [(f'sum by (reason) (rate(obsgate_authn_total{{{S}, result="deny"}}[{RATE}]))',
+       "{{reason}}")],
+     "Refusals only: no_credentials and insufficient_role are usually clients; a rise of "
+     "unknown_kid, bad_signature or keys_unavailable points at the identity provider's keys "
+     "(alerts: ObsgateJwksRefreshFailing, ObsgateJwksNoKeys); expired at token lifetimes or "
+     "clocks."),
+    ("row", "Identity providers: key sets"),
+    ("Key-set refreshes by provider", "timeseries", "short", 12,
+     [(f"sum by (provider, result) (increase(obsgate_jwks_refresh_total{{{S}}}[1h]))",
+       "{{provider}} {{result}}")],
+     "JWK Set fetches per provider over the last hour, by result (ok, fetch_error, timeout, "
+     "invalid), summed over replicas: each replica fetches on its own "
+     "(alert: ObsgateJwksRefreshFailing)."),
+    ("Usable keys per provider", "stat", "short", 6,
+     [(f"min by (provider) (obsgate_jwks_keys{{{S}}})", "{{provider}}")],
+     "Keys in each provider's current set, lowest over replicas; a provider whose keys never "
+     "loaded on a replica has no value there (alert: ObsgateJwksNoKeys)."),
+    ("Key-set age", "stat", "s", 6,
+     [(f"time() - min by (provider) (obsgate_jwks_last_success_timestamp_seconds{{{S}}})",
+       "{{provider}}")],
+     "Time since the oldest successful key-set load over replicas, per provider. Keys are "
+     "refreshed within the provider's refresh bounds (default 10m, max-age clamped to 1m..24h)."),
     ("row", "Query enforcement"),
     ("Prometheus API requests by outcome", "timeseries", "reqps", 12,
      [(f"sum by (endpoint, result) (rate(obsgate_prometheus_requests_total{{{S}}}[{RATE}]))",
        "{{endpoint}} {{result}}")],
      "Requests through the prometheus enforcer, one outcome each."),
-    ("Rewrite errors", "timeseries", "reqps", 12,
+    ("Loki API requests by outcome", "timeseries", "reqps", 12,
+     [(f"sum by (endpoint, result) (rate(obsgate_loki_requests_total{{{S}}}[{RATE}]))",
+       "{{endpoint}} {{result}}")],
+     "Requests through the loki and loki_tail enforcers, one outcome each (fanout: a log "
+     "query run once per scope rule and merged)."),
+    ("Rewrite errors", "timeseries", "reqps", 24,
      [(f"sum by (api, reason) (rate(obsgate_rewrite_errors_total{{{S}}}[{RATE}]))",
        "{{api}} {{reason}}")],
      "Queries and responses obsgate refused to rewrite (hidden labels, out-of-scope "
      "selectors, unparseable queries)."),
+    ("row", "Ingest: remote write and Loki push"),
+    ("Series and streams written, by result", "timeseries", "ops", 12,
+     [(f"sum by (api, result) (rate(obsgate_ingest_series_total{{{S}}}[{RATE}]))",
+       "{{api}} {{result}}")],
+     "Series (remote write) and streams (Loki push) per second: accepted (stored), dropped or "
+     "rejected by the write policy, backend_error (forwarded, not stored) "
+     "(alerts: ObsgateIngestRejectionsSpike, ObsgateIngestBackendErrors)."),
+    ("Rejected and dropped by tenant and reason", "timeseries", "ops", 12,
+     [(f"sum by (api, tenant, reason) (rate(obsgate_ingest_series_total"
+       f'{{{S}, result=~"rejected|dropped"}}[{RATE}]))', "{{api}} {{tenant}} {{reason}}")],
+     "What the write policy refused, per tenant: tenant_mismatch, out_of_scope, "
+     "forbidden_label, audit_stream, limit, schema, ... The decision log names the series."),
+    ("Samples and entries accepted per tenant", "timeseries", "ops", 12,
+     [(f'sum by (api, tenant) (rate(obsgate_ingest_samples_total{{{S}, result="accepted"}}'
+       f"[{RATE}]))", "{{api}} {{tenant}}")],
+     "Samples (remote write) and log entries (Loki push) the backends stored, per tenant."),
+    ("Write request size, p99", "timeseries", "bytes", 12,
+     [(f"histogram_quantile(0.99, sum by (le, api) "
+       f"(rate(obsgate_ingest_request_bytes_bucket{{{S}}}[{RATE}])))", "{{api}}")],
+     "Request bodies as received (compressed). Near server.limits.max_buffered_body_bytes "
+     "means writers will soon get 413."),
+    ("row", "OpenBao"),
+    ("OpenBao node health", "stat", "none", 12,
+     [(f"max by (node, state) (obsgate_openbao_node_health_state{{{S}}}) == 1",
+       "{{node}}: {{state}}")],
+     "Each node's last health as obsgate's checks saw it (active, standby, perf_standby, "
+     "dr_secondary, sealed, uninitialized, unreachable, unknown); a node shown twice is seen "
+     "differently by two replicas (alerts: ObsgateOpenBaoNodeDown, "
+     "ObsgateOpenBaoNoActiveNode).",
+     {"textMode": "name", "colorMode": "none"}),
+    ("Active-node lookups", "timeseries", "ops", 12,
+     [(f"sum by (result) (rate(obsgate_openbao_active_lookups_total{{{S}}}[{RATE}]))",
+       "{{result}}")],
+     "Health sweeps for the active node: found, or none (no node answered as active)."),
+    ("OpenBao scrapes by node and result", "timeseries", "ops", 12,
+     [(f"sum by (node, result) (rate(obsgate_openbao_scrapes_total{{{S}}}[{RATE}]))",
+       "{{node}} {{result}}")],
+     "Metrics requests obsgate sent to each node for the collectors: ok, timeout, unreachable, "
+     "bad_status (a refused token on the active node), invalid, too_large "
+     "(alert: ObsgateOpenBaoScrapesFailing)."),
+    ("Metrics-token file reads", "stat", "short", 12,
+     [(f"sum by (result) (increase(obsgate_openbao_token_reloads_total{{{S}}}[$__range]))",
+       "{{result}}")],
+     "Reads of openbao.token_file after it changed, in the selected range; any error means "
+     "scrapes needing the token fail (alert: ObsgateOpenBaoTokenUnreadable)."),
     ("row", "Upstreams"),
     ("Upstream errors", "timeseries", "reqps", 12,
      [(f"sum by (upstream, kind) (rate(obsgate_upstream_errors_total{{{S}}}[{RATE}]))",
@@ -107,7 +181,8 @@ PANELS = [
 
 
 def _panel(pid, spec, x, y):
-    title, kind, unit, width, targets, description = spec
+    title, kind, unit, width, targets, description = spec[:6]
+    extra_options = spec[6] if len(spec) > 6 else {}
     panel = {
         "id": pid,
         "type": kind,
@@ -132,6 +207,7 @@ def _panel(pid, spec, x, y):
                             "tooltip": {"mode": "multi"}}
     else:
         panel["options"] = {"reduceOptions": {"calcs": ["lastNotNull"]}, "colorMode": "value"}
+    panel["options"].update(extra_options)
     return panel
 
 
@@ -157,8 +233,8 @@ def build():
         "uid": "obsgate-overview",
         "title": "obsgate",
         "description": "obsgate's own metrics: traffic, latency split gateway/upstream, "
-                       "denials, authentication, query enforcement, upstreams, "
-                       "configuration.",
+                       "denials, authentication and identity-provider key sets, query "
+                       "enforcement, ingest, OpenBao, upstreams, configuration.",
         "tags": ["obsgate"],
         "timezone": "utc",
         "schemaVersion": 39,

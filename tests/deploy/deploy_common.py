@@ -5,11 +5,15 @@ Each test module checks one kind of artifact with the real tool where one is ins
 otherwise. Python 3 with PyYAML (Debian: python3-yaml, installed by scripts/setup.sh).
 """
 
+import json
 import os
 import re
 import shutil
+import struct
 import subprocess
+import sys
 import tempfile
+import time
 import unittest
 
 try:
@@ -186,3 +190,81 @@ def grafana_to_promql(expr):
     expr = re.sub(r"\$\{?__[a-z_]+\}?", "5m", expr)
     return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", r"var_\1", expr)
 
+
+
+# --- tokens and write bodies, for the tests that drive a running obsgate ----------------------
+
+
+def mint_bin():
+    """obsgate_mint_token (tests/tools): OBSGATE_MINT_TOKEN (CTest sets it), else next to the
+    obsgate binary's build directory."""
+    p = os.environ.get("OBSGATE_MINT_TOKEN")
+    if p:
+        return p
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
+    p = os.path.join(build, "tests", "tools", "obsgate_mint_token")
+    if not os.path.exists(p):
+        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
+    return p
+
+
+class TokenIssuer:
+    """A test identity provider: an ES256 key and its JWK Set file (for `keys: {jwks_file}`),
+    and access tokens signed with it. Claims are whatever the caller passes, plus iss, aud,
+    iat and exp (15 minutes)."""
+
+    def __init__(self, directory, issuer, audience="obsgate", kid="k1"):
+        self.issuer, self.audience, self.kid = issuer, audience, kid
+        self.key = os.path.join(directory, "idp-%s.pem" % kid)
+        self.jwks = os.path.join(directory, "jwks-%s.json" % kid)
+        self._mint("--generate", "--key", self.key, "--jwks", self.jwks, "--alg", "ES256",
+                   "--kid", kid)
+
+    def _mint(self, *args):
+        r = run([mint_bin()] + list(args))
+        if r.returncode != 0:
+            raise AssertionError("obsgate_mint_token: " + r.stderr)
+        return r.stdout.strip()
+
+    def token(self, typ=None, **claims):
+        now = int(time.time())
+        body = {"iss": self.issuer, "aud": self.audience, "iat": now, "exp": now + 900}
+        body.update(claims)
+        args = ["--key", self.key, "--alg", "ES256", "--kid", self.kid, "--claims",
+                json.dumps(body)]
+        if typ:
+            args += ["--typ", typ]
+        return self._mint(*args)
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def _field(num, payload):
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def remote_write_body(series):
+    """A Prometheus remote-write 1.0 WriteRequest, snappy-compressed.
+    series: [({label: value}, [(value, timestamp_ms)])]."""
+    doubles = os.path.join(ROOT, "tests", "doubles")
+    if doubles not in sys.path:
+        sys.path.insert(0, doubles)
+    from push_encoder import snappy_compress  # tests/doubles: an independent compressor
+    body = b""
+    for labels, samples in series:
+        ts = b""
+        for name, value in sorted(labels.items()):
+            ts += _field(1, _field(1, name.encode()) + _field(2, value.encode()))
+        for value, stamp in samples:
+            ts += _field(2, _varint(1 << 3 | 1) + struct.pack("<d", value) +
+                         _varint(2 << 3 | 0) + _varint(stamp))
+        body += _field(1, ts)
+    return snappy_compress(body)
