@@ -4,15 +4,18 @@ paths). obsgate.yaml itself passes `obsgate --check-config`. When kubectl is ins
 `kubectl kustomize` must render the kustomization too (kubectl is not a Debian package; the
 structural checks here do not depend on it)."""
 
+import json
 import os
 import shutil
 import socket
 import ssl
 import sys
+import time
 import unittest
+import urllib.parse
 
-from deploy_common import (ROOT, Scratch, file_settings, load_yaml, load_yaml_all, obsgate_bin,
-                           path, read, run)
+from deploy_common import (ROOT, Scratch, TokenIssuer, file_settings, load_yaml, load_yaml_all,
+                           obsgate_bin, path, read, remote_write_body, run)
 import yaml
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -289,64 +292,203 @@ class ObsgateConfigTest(unittest.TestCase):
 
 PROM_EMPTY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 63\r\n"
               b"\r\n" b'{"status":"success","data":{"resultType":"vector","result":[]}}')
+LOKI_EMPTY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n"
+              b"\r\n" b'{"status":"success","data":{"resultType":"streams","result":[]}}')
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 
 class ServeTest(unittest.TestCase):
-    """obsgate serves with obsgate.yaml: TLS on the public listener with the generated
-    certificate, TLS towards the upstream with the backends' CA and the configured server name,
-    and the OpenBao routes refusing a client without the collector's certificate. Changes made
-    for the test, and only these: listeners on free loopback ports, the prometheus upstream's
-    URL on a local TLS test backend (its tls.server_name stays)."""
+    """obsgate serves with obsgate.yaml as shipped: TLS on the public listener, TLS towards the
+    backends with their CA and server names, and every kind of client the other artifacts
+    configure, each with the identity obsgate.yaml gives it:
+      - a person's token (Grafana forwards it) on the Prometheus and Loki query routes;
+      - Prometheus's remote-write token (client tenant-a-writer, deploy/prometheus);
+      - Alloy's operational token (client openbao-log-shipper) and audit certificate
+        (deploy/alloy): audit streams only with the certificate;
+      - the collector's certificate on the OpenBao routes (deploy/prometheus);
+    and the refusals (no credentials, the wrong identity, another tenant's data).
+    Changes made for the test, and only these: listeners on free loopback ports; the provider's
+    keys from a JWK Set file (its issuer stays, tokens are minted for it); the prometheus and
+    loki upstreams' URLs on a local TLS test backend (their tls.server_name stays)."""
 
-    def request(self, port, ca, target):
-        ctx = ssl.create_default_context(cafile=ca)
-        head = ("GET %s HTTP/1.1\r\nHost: obsgate.observability.svc\r\n"
-                "Connection: close\r\n" % target)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    @classmethod
+    def setUpClass(cls):
+        cls.text = read(os.path.join(K, "obsgate.yaml"))
+        cls.cfg = yaml.safe_load(cls.text)
+        cls.scratch = Scratch()
+        cls.up = cls.gw = None
+        try:
+            cls.start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def start(cls):
+        s = cls.scratch
+        s.make_files(file_settings(cls.cfg) + ["/upstream/tls.crt"])
+        rules = {r["name"]: r["uri_san"] for r in cls.cfg["identity"]["certificates"]}
+        cls.collector = s.client_cert("/clients/collector", rules["metrics-collector"])
+        cls.shipper = s.client_cert("/clients/audit-shipper", rules["openbao-audit-shipper"])
+        cls.stranger = s.client_cert("/clients/stranger", "spiffe://prod.example/ns/x/sa/y")
+        uctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        uctx.load_cert_chain(s.local("/upstream/tls.crt"), s.local("/upstream/tls.key"))
+        cls.up = harness.Upstream(ssl_context=uctx)
+        cls.up.on("/api/v1/query", harness.Behaviour.raw(PROM_EMPTY, keep_open=True))
+        cls.up.on("/api/v1/write", harness.Behaviour.raw(NO_CONTENT, keep_open=True))
+        cls.up.on("/loki/api/v1/query_range", harness.Behaviour.raw(LOKI_EMPTY, keep_open=True))
+        cls.up.on("/loki/api/v1/push", harness.Behaviour.raw(NO_CONTENT, keep_open=True))
+
+        cfg = yaml.safe_load(s.relocate(cls.text, ["/etc/obsgate/"]))
+        for listener in cfg["server"]["listeners"]:
+            listener.update(address="127.0.0.1", port=harness.free_port())
+        cfg["admin"].update(address="127.0.0.1", port=harness.free_port())
+        for u in cfg["upstreams"]:
+            if u["name"] in ("prometheus", "loki"):
+                u["url"] = cls.up.url
+        (provider,) = cfg["identity"]["providers"]
+        cls.issuer = TokenIssuer(s.dir, provider["issuer"])
+        provider["keys"] = {"jwks_file": cls.issuer.jwks}
+        cls.gw = harness.Gateway(cfg, s.dir)
+        cls.gw.start()  # /readyz: every provider's keys are loaded
+        cls.ca = s.local("/etc/obsgate/tls/clients-ca.crt")  # the scratch CA signs all
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.gw is not None:
+            cls.gw.stop()
+        if cls.up is not None:
+            cls.up.stop()
+        cls.scratch.close()
+
+    def token(self, **claims):
+        """An access token of the production provider (RFC 9068 typ, as the config requires)."""
+        return self.issuer.token(typ="at+jwt", sub=claims.pop("sub", "someone"), **claims)
+
+    def request(self, method, target, headers=None, body=b"", cert=None):
+        """(status, body) over TLS to the public listener, verifying obsgate's certificate."""
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if cert:
+            ctx.load_cert_chain(*cert)
+        head = "%s %s HTTP/1.1\r\nHost: obsgate.observability.svc\r\nConnection: close\r\n" % (
+            method, target)
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        head += "Content-Length: %d\r\n\r\n" % len(body)
+        with socket.create_connection(("127.0.0.1", self.gw.port), timeout=20) as raw:
             with ctx.wrap_socket(raw, server_hostname="obsgate.observability.svc") as c:
-                c.sendall((head + "\r\n").encode())
+                c.sendall(head.encode() + body)
                 data = b""
                 while True:
                     chunk = c.recv(65536)
                     if not chunk:
-                        return data
+                        break
                     data += chunk
+        status = int(data.split(b" ", 2)[1])
+        return status, data.partition(b"\r\n\r\n")[2]
 
-    def test_query_through_production_config(self):
-        text = read(os.path.join(K, "obsgate.yaml"))
-        cfg = yaml.safe_load(text)
-        with Scratch() as s:
-            s.make_files(file_settings(cfg) + ["/upstream/tls.crt"])
-            uctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            uctx.load_cert_chain(s.local("/upstream/tls.crt"), s.local("/upstream/tls.key"))
-            up = harness.Upstream(ssl_context=uctx)
-            up.on("/api/v1/query", harness.Behaviour.raw(PROM_EMPTY))
-            gw = None
-            try:
-                cfg = yaml.safe_load(s.relocate(text, ["/etc/obsgate/"]))
-                for listener in cfg["server"]["listeners"]:
-                    listener.update(address="127.0.0.1", port=harness.free_port())
-                cfg["admin"].update(address="127.0.0.1", port=harness.free_port())
-                [u for u in cfg["upstreams"] if u["name"] == "prometheus"][0]["url"] = up.url
-                gw = harness.Gateway(cfg, s.dir)
-                # The production IdP is not reachable here, so /readyz (which waits for every
-                # provider's keys) stays 503; the certificate and unauthenticated paths serve.
-                gw.start(ready_path="/healthz")
-                ca = s.local("/etc/obsgate/tls/clients-ca.crt")  # the scratch CA signs all
+    def seen(self, path):
+        return self.up.requests(path)
 
-                data = self.request(gw.port, ca, "/api/v1/query?query=up")
-                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:300])
-                (rec,) = up.requests("/api/v1/query")
-                self.assertEqual(rec.target, "/api/v1/query?query=up")
-                self.assertIn("prometheus.monitoring.svc", up.sni_seen)
-                self.assertIsNone(rec.header("authorization"))
-                # Last: this build crashes on the request after an authentication refusal.
-                denied = self.request(gw.port, ca, "/openbao/nodes/metrics")
-                self.assertTrue(denied.startswith(b"HTTP/1.1 401"), denied[:300])
-            finally:
-                if gw is not None:
-                    gw.stop()
-                up.stop()
+    def person(self, groups, roles):
+        return {"Authorization": "Bearer " + self.token(
+            groups=groups, realm_access={"roles": roles})}
+
+    def client(self, client_id):
+        """A client-credentials token: the client is named by azp, no user."""
+        return {"Authorization": "Bearer " + self.token(sub="service-account-" + client_id,
+                                                        azp=client_id)}
+
+    def test_person_queries_metrics_in_their_tenant(self):
+        n = len(self.seen("/api/v1/query"))
+        st, body = self.request("GET", "/api/v1/query?query=up",
+                                self.person(["/team-b"], ["obs-metrics-reader"]))
+        self.assertEqual(st, 200, body)
+        rec = self.seen("/api/v1/query")[n]
+        self.assertIn('namespace="team-b"', urllib.parse.unquote(rec.target))
+        self.assertIsNone(rec.header("authorization"))
+        self.assertIn("prometheus.monitoring.svc", self.up.sni_seen)
+
+    def test_person_queries_logs_as_their_tenant(self):
+        n = len(self.seen("/loki/api/v1/query_range"))
+        q = urllib.parse.urlencode({"query": '{app="api"}'})
+        st, body = self.request("GET", "/loki/api/v1/query_range?" + q,
+                                self.person(["/team-a"], ["obs-logs-reader"]))
+        self.assertEqual(st, 200, body)
+        rec = self.seen("/loki/api/v1/query_range")[n]
+        self.assertEqual(rec.header("x-scope-orgid"), "team-a")
+        self.assertIn('stream!="audit"', urllib.parse.unquote(rec.target))
+        self.assertIn("loki-gateway.loki.svc", self.up.sni_seen)
+
+    def test_refusals(self):
+        q = "/api/v1/query?query=up"
+        cases = [
+            ("no credentials", q, {}, None, 401),
+            ("a token of an unknown issuer", q,
+             {"Authorization": "Bearer " + TokenIssuer(self.scratch.dir, "https://evil.example",
+                                                       kid="k2").token(typ="at+jwt")}, None,
+             401),
+            ("a person without the reader role", q, self.person(["/team-a"], []), None, 403),
+            ("a writer's token on a read route", q, self.client("tenant-a-writer"), None, 403),
+            ("a collector certificate on a read route", q, {}, self.collector, 401),
+            ("a token on the OpenBao routes (certificates only)", "/openbao/nodes/metrics",
+             self.person(["/team-a"], ["obs-platform-admin"]), None, 401),
+            ("an unknown certificate on the OpenBao routes", "/openbao/nodes/metrics", {},
+             self.stranger, 401),
+            ("no route", "/api/v1/admin/tsdb/snapshot", {}, None, 404),
+        ]
+        for name, target, headers, cert, want in cases:
+            with self.subTest(case=name):
+                st, body = self.request("GET", target, headers, cert=cert)
+                self.assertEqual(st, want, body[:300])
+
+    def test_remote_write_with_the_prometheus_client(self):
+        rw = {"Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+              "X-Prometheus-Remote-Write-Version": "0.1.0"}
+        ms = int(time.time() * 1000)
+        writer = dict(self.client("tenant-a-writer"), **rw)
+        n = len(self.seen("/api/v1/write"))
+        body = remote_write_body([({"__name__": "up", "namespace": "team-a"}, [(1, ms)])])
+        st, got = self.request("POST", "/api/v1/write", writer, body)
+        self.assertEqual(st, 204, got)
+        self.assertEqual(len(self.seen("/api/v1/write")), n + 1)
+        # Outside team-a's namespaces: refused, nothing reaches Prometheus.
+        body = remote_write_body([({"__name__": "up", "namespace": "team-b"}, [(1, ms)])])
+        st, got = self.request("POST", "/api/v1/write", writer, body)
+        self.assertIn(st, (400, 403), got)
+        self.assertEqual(len(self.seen("/api/v1/write")), n + 1)
+
+    def test_log_shippers_and_audit_streams(self):
+        ns = str(int(time.time() * 1e9))
+        def push(stream):
+            return json.dumps({"streams": [{"stream": stream, "values": [[ns, "x"]]}]}).encode()
+        ops = dict(self.client("openbao-log-shipper"), **{"Content-Type": "application/json"})
+        js = {"Content-Type": "application/json"}
+        operational = {"service": "openbao", "stream": "operational"}
+        audit = {"service": "openbao", "stream": "audit"}
+        cases = [
+            ("operational shipper, operational stream", ops, None, operational, 204),
+            ("operational shipper, audit stream", ops, None, audit, 403),
+            ("audit shipper certificate, audit stream", js, self.shipper, audit, 204),
+            ("collector certificate", js, self.collector, operational, 403),
+        ]
+        for name, headers, cert, stream, want in cases:
+            with self.subTest(case=name):
+                n = len(self.seen("/loki/api/v1/push"))
+                st, got = self.request("POST", "/loki/api/v1/push", headers, push(stream), cert)
+                self.assertEqual(st, want, got[:300])
+                recs = self.seen("/loki/api/v1/push")
+                if want == 204:
+                    self.assertEqual(recs[n].header("x-scope-orgid"), "openbao")
+                else:
+                    time.sleep(0.2)  # a forwarded push would have arrived by now
+                    self.assertEqual(len(recs), n)
+
+    def test_collector_scrapes_openbao(self):
+        # The nodes' names do not resolve here: the fan-out still answers, every node down.
+        st, body = self.request("GET", "/openbao/nodes/metrics", cert=self.collector)
+        self.assertEqual(st, 200, body[:300])
+        self.assertIn(b'openbao_node_up{node="openbao-0"} 0', body)
 
 
 class KustomizeTest(unittest.TestCase):
