@@ -10,17 +10,26 @@ What is shown, against the real IdP (not a double):
     (refresh.max 3s) -- obsgate_jwks_keys follows the IdP's key count;
   - with the IdP stopped, tokens signed with cached keys keep working, /readyz stays ready and the
     failed refreshes are counted;
-  - a provider that never answered keeps /readyz at 503 naming it.
+  - a provider that never answered keeps /readyz at 503 naming it;
+  - RFC 8705: a certificate-bound token the IdP issued over mTLS (its cnf.x5t#S256 is the client
+    certificate's thumbprint) is accepted on obsgate's TLS listener with that certificate, and
+    refused (401 invalid_token) with another certificate from the same CA, or none.
+
+The mTLS-only identity (a certificate from the test CA is accepted as the collector, one from
+another CA refused) needs no IdP and is checked in tests/integration/test_authn.py
+(test_certificate_identity_accepted, test_certificate_from_other_ca_refused).
 
 Ports are picked free (port 0); nothing listens beyond 127.0.0.1. Every wait is bounded.
 """
 
 import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -46,13 +55,72 @@ def http(method, url, headers=None, data=None, timeout=10):
         return e.code, e.read().decode()
 
 
-class Idp:
-    """deploy/local/idp/server.mjs started through its start.sh."""
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims_of(token):
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+class Pki:
+    """A test CA and leaf certificates made with the openssl CLI (as tests/integration does)."""
 
     def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "pki")
+        os.makedirs(self.dir)
+        self.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                     "-subj", "/CN=obsgate-e2e-identity-ca",
+                     "-addext", "basicConstraints=critical,CA:TRUE",
+                     "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def openssl(self, *args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, timeout=30,
+                       cwd=self.dir)
+
+    def leaf(self, name, usage, san="DNS:localhost,IP:127.0.0.1"):
+        with open(self.path(name + ".ext"), "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=%s\nsubjectAltName=%s\n" % (usage, san))
+        self.openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                     "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
+                     "-subj", "/CN=" + name)
+        self.openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                     "-CAcreateserial", "-out", name + ".crt", "-days", "2",
+                     "-extfile", name + ".ext")
+        return name
+
+    def thumbprint(self, name):
+        """RFC 8705 x5t#S256: base64url SHA-256 of the certificate's DER."""
+        with open(self.path(name + ".crt")) as f:
+            return b64url(hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).digest())
+
+    def client_context(self, cert=None):
+        ctx = ssl.create_default_context(cafile=self.path("ca.crt"))
+        if cert:
+            ctx.load_cert_chain(self.path(cert + ".crt"), self.path(cert + ".key"))
+        return ctx
+
+
+class Idp:
+    """deploy/local/idp/server.mjs started through its start.sh. With pki, it also serves HTTPS
+    (TLS_PORT) with a server certificate from that CA and issues certificate-bound tokens."""
+
+    def __init__(self, workdir, pki=None):
         self.port = harness.free_port()
         self.log = os.path.join(workdir, "idp-%d.log" % self.port)
         env = dict(os.environ, PORT=str(self.port))
+        self.pki = pki
+        if pki is not None:
+            self.tls_port = harness.free_port()
+            server = pki.leaf("idp-server", "serverAuth")
+            env.update(TLS_PORT=str(self.tls_port), TLS_CERT_FILE=pki.path(server + ".crt"),
+                       TLS_KEY_FILE=pki.path(server + ".key"))
         p = subprocess.run([os.path.join(IDP_DIR, "start.sh"), self.log], env=env,
                            capture_output=True, text=True, timeout=400)
         if p.returncode != 0:
@@ -69,6 +137,18 @@ class Idp:
         if status != 200:
             raise AssertionError("token for %s: %d %s" % (client, status, body))
         return json.loads(body)["access_token"]
+
+    def bound_token(self, client, cert):
+        """A token from the HTTPS token endpoint, presenting the client certificate `cert`."""
+        auth = base64.b64encode(("%s:%s-secret" % (client, client)).encode()).decode()
+        req = urllib.request.Request(
+            "https://127.0.0.1:%d/token" % self.tls_port, method="POST",
+            data=b"grant_type=client_credentials&resource=urn%3Aobsgate",
+            headers={"Authorization": "Basic " + auth,
+                     "Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(req, timeout=10,
+                                    context=self.pki.client_context(cert)) as r:
+            return json.loads(r.read())["access_token"]
 
     def keys(self):
         return json.loads(http("GET", self.issuer + "/__test/keys")[1])
@@ -101,17 +181,19 @@ def provider(name, issuer):
         "mapping": {
             "tenants": [{"claim": "tenant", "values": {"team-a": ["team-a"],
                                                        "team-b": ["team-b"]}}],
-            "roles": [{"claim": "roles", "values": {"metrics-reader": ["reader"]}}],
+            "roles": [{"claim": "roles", "values": {"metrics-reader": ["reader"],
+                                                    "metrics-collector": ["collector"]}}],
         },
     }
 
 
-def gateway_config(up, providers, decision_log):
+def gateway_config(up, providers, decision_log, listeners=None):
     cfg = harness.base_config(harness.free_port(), harness.free_port(),
                               [{"name": "prom", "url": up.url, "api": "prometheus"}],
                               [{"name": "buildinfo", "methods": ["GET"],
                                 "path": "/api/v1/status/buildinfo", "upstream": "prom",
-                                "auth": "required", "accept": ["token"]}])
+                                "auth": "required", "accept": ["token"]}],
+                              listeners=listeners)
     cfg["identity"] = {"providers": providers}
     cfg["logging"]["decision_log"] = decision_log
     return cfg
@@ -234,6 +316,58 @@ class IdentityE2E(unittest.TestCase):
         self.assertEqual(status, 503)
         self.assertIn("never", body)
 
+
+    def test_certificate_bound_token(self):
+        pki = Pki(self.tmp)
+        idp = Idp(self.tmp, pki)
+        self.addCleanup(idp.stop)
+        for name in ("client", "other"):
+            pki.leaf(name, "clientAuth")
+        gw_cert = pki.leaf("gateway", "serverAuth")
+        tls = {"cert_file": pki.path(gw_cert + ".crt"), "key_file": pki.path(gw_cert + ".key"),
+               "client_ca_file": pki.path("ca.crt"), "client_cert": "optional"}
+        mtls_port = harness.free_port()
+        listeners = [{"name": "public", "address": harness.HOST, "port": harness.free_port()},
+                     {"name": "mtls", "address": harness.HOST, "port": mtls_port, "tls": tls}]
+        decision_log = os.path.join(self.tmp, "decisions.log")
+        gw = self.start_gateway(gateway_config(self.up, [provider("local", idp.issuer)],
+                                               decision_log, listeners))
+
+        def https_get(token, cert):
+            req = urllib.request.Request(
+                "https://localhost:%d/api/v1/status/buildinfo" % mtls_port,
+                headers={"Authorization": "Bearer " + token})
+            try:
+                with urllib.request.urlopen(req, timeout=10,
+                                            context=pki.client_context(cert)) as r:
+                    return r.status, dict(r.headers), r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read().decode()
+
+        token = idp.bound_token("bound-collector", "client")
+        with self.subTest("the IdP bound the token to the client certificate"):
+            cnf = claims_of(token).get("cnf", {})
+            self.assertEqual(cnf.get("x5t#S256"), pki.thumbprint("client"))
+            self.assertNotEqual(pki.thumbprint("client"), pki.thumbprint("other"))
+
+        with self.subTest("accepted with its certificate"):
+            status, _, body = https_get(token, "client")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(len(self.up.requests("/api/v1/status/buildinfo")), 1)
+            d = harness.wait_for(lambda: [x for x in self.decisions(decision_log)
+                                          if x.get("subject") == "bound-collector"], 5,
+                                 what="decision line for bound-collector")[-1]
+            self.assertEqual((d["decision"], d["roles"], d["issuer"]),
+                             ("allow", ["collector"], idp.issuer))
+
+        for cert in ("other", None):
+            with self.subTest("refused with another certificate of the same CA", cert=cert):
+                status, headers, body = https_get(token, cert)
+                self.assertEqual(status, 401, body)
+                challenge = {k.lower(): v for k, v in headers.items()}.get("www-authenticate")
+                self.assertIn('error="invalid_token"', challenge or "")
+                self.assertEqual(len(self.up.requests("/api/v1/status/buildinfo")), 1,
+                                 "a refused request reached the upstream")
 
 if __name__ == "__main__":
     unittest.main()
