@@ -15,8 +15,10 @@ bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-// Does `text` mention one of the hidden label names as a whole word? Prometheus error messages
-// quote label sets ({client_ip="10.0.0.1", ...}) for e.g. many-to-many matching failures.
+}  // namespace
+
+// Prometheus error messages quote label sets ({client_ip="10.0.0.1", ...}) for e.g.
+// many-to-many matching failures.
 bool mentions_hidden(std::string_view text, const Hidden& hidden) {
   for (const std::string& name : hidden.names()) {
     for (std::size_t at = text.find(name); at != std::string_view::npos;
@@ -30,8 +32,6 @@ bool mentions_hidden(std::string_view text, const Hidden& hidden) {
   }
   return false;
 }
-
-}  // namespace
 
 Result<std::string> rewrite_envelope_impl(std::string_view body, const Hidden* hidden, RewriteFn fn,
                                           void* ctx) {

@@ -80,6 +80,9 @@ class Hidden {
   std::vector<std::string> names_;
 };
 
+// Does `text` mention one of the hidden label names as a whole word (not inside a longer name)?
+bool mentions_hidden(std::string_view text, const Hidden& hidden);
+
 struct Label {
   std::string name;
   std::string value;

@@ -277,6 +277,32 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
   return Status::internal("unknown Prometheus endpoint");
 }
 
+namespace {
+
+// The sample-name suffixes of a metric family (text format 0.0.4 and OpenMetrics): metadata is
+// keyed by the family name (`# TYPE http_request_duration_seconds histogram`), the series by
+// the sample names (`..._bucket`, `..._sum`, `..._count`; OpenMetrics counters `..._total`).
+constexpr std::string_view kFamilySuffixes[] = {"_total", "_bucket", "_count", "_sum",
+                                                "_created", "_info", "_gcount", "_gsum"};
+
+// A metadata entry is visible when its name is a visible series name, or the family of one.
+bool family_visible(const std::string& name, const std::set<std::string>& visible) {
+  if (visible.count(name) != 0) {
+    return true;
+  }
+  std::string sample = name;
+  for (std::string_view suffix : kFamilySuffixes) {
+    sample.resize(name.size());
+    sample += suffix;
+    if (visible.count(sample) != 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<std::string> filter_metadata(std::string_view body,
                                     const std::set<std::string>& visible_metric_names) {
   using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
@@ -295,7 +321,7 @@ Result<std::string> filter_metadata(std::string_view body,
           if (kind_of(m.value) != Kind::kArray) {
             return bad_upstream("metadata of \"" + m.key + "\" is not a list");
           }
-          if (visible_metric_names.count(m.key) == 0) {
+          if (!family_visible(m.key, visible_metric_names)) {
             continue;
           }
           if (!first) {

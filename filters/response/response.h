@@ -79,16 +79,42 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
 // (filters::matches: a missing label reads as ""), in the manner of prom-label-proxy's
 // filterRules; within a kept alerting rule, drops the active alerts whose labels do not satisfy
 // the scope. Groups left without rules are dropped. Hidden labels are removed from the label
-// sets that remain (annotations are not label sets and pass unchanged). Other fields of groups,
-// rules and data (e.g. groupNextToken) are copied verbatim.
+// sets that remain. Other fields of groups, rules and data (e.g. groupNextToken) are copied
+// verbatim, except as below.
+//
+// Rendered annotations and templated labels (the hidden-value rule). An active alert's
+// annotations and rule-added labels are Go templates rendered over the alert's labels, e.g.
+// `summary: "{{ $labels.client_ip }} is slow"` or `runbook: "...?ip={{ $labels.client_ip |
+// urlquery }}"`. For an alert (here and in filter_alerts) that carries a hidden label with a
+// non-empty value:
+//   - all of its annotations are removed ("annotations": {}): a template may transform the
+//     value (urlquery, toUpper, reReplaceAll, title, ...) so that no text search could prove a
+//     rendered annotation free of it. Removing only the annotations whose text contains the
+//     value would pass `10%2E0%2E0%2E1`; redacting would too, and fail open.
+//   - besides the hidden labels, every other label whose value contains a hidden value is
+//     removed (rule labels templated from it), except labels the scope's rules name (they
+//     decided visibility). A label template that transforms the value is not detected:
+//     operators must not derive alert labels from hidden ones.
+// An alert without hidden labels keeps its annotations: $labels cannot render what the alert
+// does not carry. Rule-level "annotations" and "labels" of /api/v1/rules are the unrendered
+// templates (no series values) and pass unchanged. A rule's "lastError" that names a hidden
+// label as a word is replaced by "rule error withheld: it mentions a hidden label". Not
+// covered: templates that run queries (`{{ query "..." }}`) render data outside any scope;
+// such rules must not be shown to tenants (scope them with labels no tenant matches).
 Result<std::string> filter_rules(std::string_view body, const Scope& scope,
                                  const std::vector<std::string>& hidden);
 
-// /api/v1/alerts: keeps data.alerts[] entries whose labels satisfy the scope, hidden removed.
+// /api/v1/alerts: keeps data.alerts[] entries whose labels satisfy the scope, hidden removed,
+// with the hidden-value rule of filter_rules for annotations and templated labels.
 Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
                                   const std::vector<std::string>& hidden);
 
-// /api/v1/metadata: data is {metric name: [...]}; keeps only the visible metric names.
+// /api/v1/metadata: data is {metric name: [...]}; keeps only the visible metric names. Metadata
+// is keyed by metric family: a name is kept when it is visible itself or when one of its
+// family's sample names is (name + _total, _bucket, _count, _sum, _created, _info, _gcount or
+// _gsum), so histograms, summaries and OpenMetrics counters keep their metadata. Metadata holds
+// type, help and unit only (no label values); a family name shared by two tenants shows both
+// tenants' help texts to either, as Prometheus merges them per name.
 Result<std::string> filter_metadata(std::string_view body,
                                     const std::set<std::string>& visible_metric_names);
 

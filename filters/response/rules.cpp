@@ -21,7 +21,62 @@ Result<Labels> labels_of(const std::vector<Member>& ms, std::string_view what) {
   return read_labels(m->value, what);
 }
 
-// Rewrites one alert; sets `keep` to whether it is in scope.
+// The non-empty values of the hidden labels an alert carries. Its annotations and its other
+// labels are rendered from templates over $labels, so any of them may hold such a value.
+std::vector<std::string_view> hidden_values(const Labels& labels, const Hidden& hidden) {
+  std::vector<std::string_view> out;
+  for (const Label& l : labels) {
+    if (!l.value.empty() && hidden.contains(l.name)) {
+      out.push_back(l.value);
+    }
+  }
+  return out;
+}
+
+bool contains_any(std::string_view text, const std::vector<std::string_view>& values) {
+  for (std::string_view v : values) {
+    if (text.find(v) != std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool named_by_scope(const Scope& scope, std::string_view name) {
+  for (const Rule& rule : scope.rules) {
+    for (const Matcher& m : rule) {
+      if (m.name == name) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// The label object without hidden labels and without labels whose value contains one of
+// `values` (a rule label templated from a hidden one: `src: "{{ $labels.client_ip }}"`).
+// Labels the scope's rules name are kept: they decided the alert's visibility, and removing
+// them would make the output fall out of scope when filtered again.
+std::string labels_without(const Labels& labels, const Scope& scope, const Hidden& hidden,
+                           const std::vector<std::string_view>& values) {
+  std::string json = "{";
+  for (const Label& l : labels) {
+    if (hidden.contains(l.name) ||
+        (contains_any(l.value, values) && !named_by_scope(scope, l.name))) {
+      continue;
+    }
+    json += json.size() == 1 ? "" : ",";
+    json += l.raw_name;
+    json += ':';
+    json += l.raw_value;
+  }
+  json += '}';
+  return json;
+}
+
+// Rewrites one alert; sets `keep` to whether it is in scope. An alert that carries a hidden
+// label loses that label, every other label whose value contains the hidden value, and all of
+// its annotations (see response.h: rendered templates can transform a value beyond recognition).
 Status rewrite_alert(std::string_view alert, const Scope& scope, const Hidden& hidden, bool& keep,
                      std::string& out) {
   if (kind_of(alert) != Kind::kObject) {
@@ -39,13 +94,25 @@ Status rewrite_alert(std::string_view alert, const Scope& scope, const Hidden& h
   if (!keep) {
     return {};
   }
-  const Member* m = find(*ms, "labels");
-  if (m == nullptr || m->value == "null") {
-    out += alert;
-    return {};
-  }
+  const std::vector<std::string_view> values = hidden_values(*labels, hidden);
   Patch p;
-  replace_labels(p, m->value, *labels, hidden);
+  for (const Member& m : *ms) {
+    if (m.value == "null") {
+      continue;
+    }
+    if (m.key == "labels") {
+      if (values.empty()) {
+        replace_labels(p, m.value, *labels, hidden);
+      } else {
+        p.replace(m.value, labels_without(*labels, scope, hidden, values));
+      }
+    } else if (m.key == "annotations" && !values.empty()) {
+      if (kind_of(m.value) != Kind::kObject) {
+        return bad_upstream("alert annotations is not an object");
+      }
+      p.replace(m.value, "{}");
+    }
+  }
   p.apply(alert, out);
   return {};
 }
@@ -101,6 +168,15 @@ Status rewrite_rule(std::string_view rule, const Scope& scope, const Hidden& hid
   for (const Member& m : *ms) {
     if (m.key == "labels" && m.value != "null") {
       replace_labels(p, m.value, *labels, hidden);
+    } else if (m.key == "lastError" && !hidden.empty() && kind_of(m.value) == Kind::kString) {
+      // Evaluation errors quote label sets ("vector contains metrics with the same labelset").
+      auto text = decode_string(m.value);
+      if (!text.ok()) {
+        return text.status();
+      }
+      if (mentions_hidden(*text, hidden)) {
+        p.replace(m.value, "\"rule error withheld: it mentions a hidden label\"");
+      }
     } else if (m.key == "alerts" && m.value != "null") {
       if (!alerting) {
         return bad_upstream("recording rule with alerts");

@@ -260,7 +260,8 @@ TEST_CASE("series, labels and label values") {
 }
 
 TEST_CASE("metadata: only visible metric names") {
-  const std::set<std::string> visible = {"http_requests_total", "up"};
+  const std::set<std::string> visible = {"http_requests_total", "up", "req_seconds_bucket",
+                                         "rpc_seconds_count"};
   const std::vector<Case> cases = {
       {"docs example",
        envelope(R"({"cortex_ring_tokens":[{"type":"gauge","help":"Number of tokens in the ring",)"
@@ -271,6 +272,19 @@ TEST_CASE("metadata: only visible metric names") {
                            R"(HTTP requests","unit":""},{"type":"counter","help":"Amount of )"
                            R"(HTTP requests","unit":""}]})"))}},
       {"nothing visible", envelope(R"({"secret_total":[]})"), {output_is(envelope("{}"))}},
+      {"histogram family visible through its _bucket series",
+       envelope(R"({"req_seconds":[{"type":"histogram","help":"h","unit":""}],)"
+                R"("other_seconds":[{"type":"histogram","help":"o","unit":""}]})"),
+       {output_is(envelope(R"({"req_seconds":[{"type":"histogram","help":"h","unit":""}]})"))}},
+      {"summary family visible through its _count series",
+       envelope(R"({"rpc_seconds":[{"type":"summary","help":"s","unit":""}]})"),
+       {output_contains(R"("rpc_seconds")")}},
+      {"OpenMetrics counter family visible through its _total series",
+       envelope(R"({"http_requests":[{"type":"counter","help":"c","unit":""}]})"),
+       {output_contains(R"("http_requests")")}},
+      {"a prefix of a visible name is not its family",
+       envelope(R"({"http":[],"u":[],"up_":[],"http_requests_tot":[]})"),
+       {output_is(envelope("{}"))}},
       {"not an object", envelope(R"([])"), {upstream_refused()}},
       {"metadata of a metric that is not a list", envelope(R"({"up":{}})"), {upstream_refused()}},
   };

@@ -35,8 +35,9 @@ const std::string kAlertA =
     R"({"activeAt":"2018-07-04T20:27:12.60602144+02:00","annotations":{"summary":"High"},)"
     R"("labels":{"alertname":"HighRequestLatency","severity":"page","tenant":"a",)"
     R"("client_ip":"10.0.0.1"},"state":"firing","value":"1e+00"})";
+// It carried client_ip: the label goes, and with it every annotation (see response.h).
 const std::string kAlertAStripped =
-    R"({"activeAt":"2018-07-04T20:27:12.60602144+02:00","annotations":{"summary":"High"},)"
+    R"({"activeAt":"2018-07-04T20:27:12.60602144+02:00","annotations":{},)"
     R"("labels":{"alertname":"HighRequestLatency","severity":"page","tenant":"a"},)"
     R"("state":"firing","value":"1e+00"})";
 const std::string kAlertB =
@@ -179,5 +180,111 @@ TEST_CASE("filter_alerts keeps the alerts in scope") {
   SECTION("alerts not a list is refused") {
     run(filter_alerts(envelope(R"({"alerts":"x"})"), unrestricted(), kHidden),
         {upstream_refused()});
+  }
+}
+
+namespace {
+
+// An alert of tenant a with the given labels (besides alertname and tenant) and annotations.
+std::string alert(const std::string& labels, const std::string& annotations) {
+  return R"({"activeAt":"2024-01-01T00:00:00Z","annotations":)" + annotations +
+         R"(,"labels":{"alertname":"Slow","tenant":"a")" + labels +
+         R"(},"state":"firing","value":"1e+00"})";
+}
+
+std::string alerts_body(const std::string& one) {
+  return envelope(R"({"alerts":[)" + one + "]}");
+}
+
+}  // namespace
+
+TEST_CASE("filter_alerts: alerts carrying a hidden value lose annotations and copies") {
+  const std::vector<std::string> hidden = {"client_ip", "user_id"};
+  const Scope a = tenant(MatchOp::kEq, "a");
+  const std::string ip = R"(,"client_ip":"10.1.2.3")";
+  const std::vector<Case> cases = {
+      {"annotation rendering the value: annotations removed",
+       alerts_body(alert(ip, R"({"summary":"10.1.2.3 is slow"})")),
+       {output_is(alerts_body(alert("", "{}"))), output_lacks("10.1.2.3")}},
+      {"annotation rendering a transformed value (urlquery): removed as well",
+       alerts_body(alert(ip, R"({"runbook":"https://rb/?ip=10%2E1%2E2%2E3"})")),
+       {output_is(alerts_body(alert("", "{}"))), output_lacks("10%2E1")}},
+      {"annotation without the value: removed all the same (fail closed)",
+       alerts_body(alert(ip, R"({"summary":"an address is slow"})")),
+       {output_is(alerts_body(alert("", "{}")))}},
+      {"alert without hidden labels keeps its annotations",
+       alerts_body(alert(R"(,"severity":"page")", R"({"summary":"api is slow"})")),
+       {output_is(alerts_body(alert(R"(,"severity":"page")", R"({"summary":"api is slow"})")))}},
+      {"hidden label with an empty value: nothing to leak, annotations kept",
+       alerts_body(alert(R"(,"client_ip":"")", R"({"summary":"slow"})")),
+       {output_is(alerts_body(alert("", R"({"summary":"slow"})")))}},
+      {"a label templated from the hidden value is removed; others stay",
+       alerts_body(alert(ip + R"(,"src":"from 10.1.2.3","severity":"page")", R"({})")),
+       {output_is(alerts_body(alert(R"(,"severity":"page")", "{}")))}},
+      {"a label holding an escaped copy of the value is removed (values compared decoded)",
+       alerts_body(alert(ip + R"(,"src":"10.1.2\u002e3")", R"({})")),
+       {output_is(alerts_body(alert("", "{}")))}},
+      {"a scope label is kept even when it contains the hidden value",
+       alerts_body(alert(R"(,"client_ip":"a")", R"({})")),
+       {output_is(alerts_body(alert("", "{}")))}},
+      {"two hidden labels: copies of either are removed",
+       alerts_body(alert(ip + R"(,"user_id":"u-77","who":"u-77","sev":"x")",
+                         R"({"d":"u-77 at 10.1.2.3"})")),
+       {output_is(alerts_body(alert(R"(,"sev":"x")", "{}")))}},
+      {"null annotations stay null",
+       alerts_body(alert(ip, "null")),
+       {output_is(alerts_body(alert("", "null")))}},
+      {"annotations that are not an object are refused",
+       alerts_body(alert(ip, R"(["10.1.2.3"])")),
+       {upstream_refused()}},
+      {"out-of-scope alert with the value is dropped whole",
+       alerts_body(R"({"annotations":{"s":"10.1.2.3"},"labels":{"tenant":"b","client_ip":)"
+                   R"("10.1.2.3"}})"),
+       {output_is(envelope(R"({"alerts":[]})"))}},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) { run(filter_alerts(c.input, a, hidden), c.checks); }
+  }
+  SECTION("a tenant without hidden labels gets every alert untouched") {
+    const std::string body = alerts_body(alert(ip, R"({"summary":"10.1.2.3 is slow"})"));
+    run(filter_alerts(body, a, {}), {output_is(body)});
+  }
+}
+
+TEST_CASE("filter_rules: the hidden-value rule in rules, and rule errors") {
+  const std::vector<std::string> hidden = {"client_ip"};
+  const Scope a = tenant(MatchOp::kEq, "a");
+  // A rule's own annotations are the unrendered templates: they hold no series values.
+  auto rule = [](const std::string& alerts, const std::string& last_error) {
+    return envelope(R"({"groups":[{"name":"g","rules":[{"alerts":)" + alerts +
+                    R"(,"annotations":{"summary":"{{ $labels.client_ip }} is slow"},)"
+                    R"("labels":{"tenant":"a"},"lastError":)" + last_error +
+                    R"(,"name":"Slow","type":"alerting"}]}]})");
+  };
+  const std::string ip = R"(,"client_ip":"10.1.2.3")";
+  const std::string tainted = alert(ip, R"({"summary":"10.1.2.3 is slow"})");
+  const std::string clean = alert(R"(,"severity":"page")", R"({"summary":"api is slow"})");
+  const std::vector<Case> cases = {
+      {"nested alerts follow the alert rule; the rule's template is kept",
+       rule("[" + tainted + "," + clean + "]", R"("")"),
+       {output_is(rule("[" + alert("", "{}") + "," + clean + "]", R"("")"))}},
+      {"lastError naming a hidden label is withheld",
+       rule("[]", R"("vector contains metrics with the same labelset after applying alert )"
+                  R"(labels: {client_ip=\"10.1.2.3\"}")"),
+       {output_is(rule("[]", R"("rule error withheld: it mentions a hidden label")")),
+        output_lacks("10.1.2.3")}},
+      {"lastError naming only a longer label name is kept",
+       rule("[]", R"("bad client_ip_count")"),
+       {output_is(rule("[]", R"("bad client_ip_count")"))}},
+      {"lastError that is not a string passes (the rule is still understood)",
+       rule("[]", "null"),
+       {output_is(rule("[]", "null"))}},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) { run(filter_rules(c.input, a, hidden), c.checks); }
+  }
+  SECTION("without hidden labels, lastError and annotations pass unchanged") {
+    const std::string body = rule("[" + tainted + "]", R"("labelset {client_ip=\"1\"}")");
+    run(filter_rules(body, a, {}), {output_is(body)});
   }
 }

@@ -91,6 +91,30 @@ RULES = env({"groups": [
 SEEDS["rules_eq"] = (RULES_EQ, RULES)
 SEEDS["rules_neq"] = (RULES_NEQ, RULES)
 SEEDS["alerts"] = (ALERTS, env({"alerts": [ALERT_A, ALERT_B]}))
+# Annotations rendered from hidden labels, and rule labels templated from them.
+ALERT_RENDERED = {"activeAt": "2024-01-01T00:00:00Z", "state": "firing", "value": "3e+00",
+                  "annotations": {"summary": "10.0.0.7 is slow",
+                                  "runbook": "https://rb/?ip=10%2E0%2E0%2E7"},
+                  "labels": {"alertname": "Slow", "tenant": "a", "instance": "10.0.0.7",
+                             "src": "from 10.0.0.7", "secret": "s3", "who": "s3!"}}
+ALERT_CLEAN = {"activeAt": "2024-01-01T00:00:00Z", "state": "firing", "value": "1e+00",
+               "annotations": {"summary": "api is slow"},
+               "labels": {"alertname": "Slow", "tenant": "c1", "instance": ""}}
+SEEDS["alerts_annotations"] = (ALERTS, env({"alerts": [ALERT_RENDERED, ALERT_CLEAN,
+                                                        dict(ALERT_RENDERED, annotations=None)]}))
+SEEDS["rules_annotations"] = (RULES_EQ, env({"groups": [{"name": "g", "rules": [
+    {"type": "alerting", "name": "Slow", "query": "rate(x[5m]) > 1", "health": "err",
+     "lastError": "vector contains metrics with the same labelset after applying alert "
+                  "labels: {instance=\"10.0.0.7\"}",
+     "labels": {"tenant": "a", "src": "{{ $labels.instance }}"},
+     "annotations": {"summary": "{{ $labels.instance }} is slow"},
+     "alerts": [ALERT_RENDERED, ALERT_CLEAN]},
+    {"type": "recording", "name": "r", "query": "sum(x)", "health": "err",
+     "lastError": "bad instances_total", "labels": {"tenant": "a"}}]}]}))
+SEEDS["metadata_families"] = (METADATA, env({
+    "h": [{"type": "histogram", "help": "latency", "unit": "seconds"}],
+    "a": [{"type": "counter", "help": "OpenMetrics counter family", "unit": ""}],
+    "up_": [{"type": "gauge", "help": "", "unit": ""}]}))
 
 
 def streams(result, stats=None):
