@@ -17,6 +17,7 @@
 #include "config/identity.h"
 #include "config/openbao.h"
 #include "config/tenants.h"
+#include "config/upstream_tls.h"
 
 namespace obsgate::config {
 
@@ -73,13 +74,6 @@ struct Logging {
 
 // The backend API an upstream speaks: it decides the format of local error replies.
 enum class ApiFlavor { kGeneric, kPrometheus, kLoki, kOpenBao };
-
-struct UpstreamTls {
-  std::string ca_file;      // empty: the system trust store
-  std::string server_name;  // SNI and the name verified; default: the URL's host
-  std::string cert_file;    // optional client certificate towards the upstream
-  std::string key_file;
-};
 
 struct Upstream {
   std::string name;

@@ -31,11 +31,6 @@ bool read_whole(const std::string& path, std::string& out) {
   return !in.bad();
 }
 
-bool readable(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return static_cast<bool>(in);
-}
-
 // Provider names end up in logs and metric labels: keep them short and plain.
 bool valid_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {

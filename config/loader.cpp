@@ -44,15 +44,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool readable(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return false;
-  }
-  std::fclose(f);
-  return true;
-}
-
 bool is_token(std::string_view s) {
   if (s.empty()) {
     return false;
@@ -314,25 +305,7 @@ class Loader {
     }
     if (const YAML::Node t = n["tls"]; t.IsDefined()) {
       const std::string tp = p + ".tls";
-      if (r_.expect_map(t, tp, {"ca_file", "server_name", "cert_file", "key_file"})) {
-        UpstreamTls tls;
-        r_.get(t, "ca_file", tp, tls.ca_file);
-        r_.get(t, "server_name", tp, tls.server_name);
-        r_.get(t, "cert_file", tp, tls.cert_file);
-        r_.get(t, "key_file", tp, tls.key_file);
-        if (tls.cert_file.empty() != tls.key_file.empty()) {
-          r_.error(t, tp, "cert_file and key_file go together");
-        }
-        for (const auto* f : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
-          if (!f->empty() && !readable(*f)) {
-            r_.error(t, tp, "cannot read file '" + *f + "'");
-          }
-        }
-        if (!u.https) {
-          r_.error(t, tp, "tls settings need an https:// url");
-        }
-        u.tls = std::move(tls);
-      }
+      u.tls = r_.get_upstream_tls(t, tp, u.https);
     }
     uint64_t idle = u.max_idle_connections;
     r_.get_uint(n, "max_idle_connections", p, idle, 0, 100000);

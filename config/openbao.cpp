@@ -13,15 +13,6 @@ namespace obsgate::config {
 
 namespace {
 
-bool readable(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return false;
-  }
-  std::fclose(f);
-  return true;
-}
-
 bool valid_node_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '_' || c == '.' || c == '-';
@@ -67,29 +58,6 @@ void parse_url(YamlReader& r, const YAML::Node& n, const std::string& p, OpenBao
   }
 }
 
-void parse_tls(YamlReader& r, const YAML::Node& t, const std::string& tp, OpenBaoNode& node) {
-  if (!r.expect_map(t, tp, {"ca_file", "server_name", "cert_file", "key_file"})) {
-    return;
-  }
-  OpenBaoTls tls;
-  r.get(t, "ca_file", tp, tls.ca_file);
-  r.get(t, "server_name", tp, tls.server_name);
-  r.get(t, "cert_file", tp, tls.cert_file);
-  r.get(t, "key_file", tp, tls.key_file);
-  if (tls.cert_file.empty() != tls.key_file.empty()) {
-    r.error(t, tp, "cert_file and key_file go together");
-  }
-  for (const auto* f : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
-    if (!f->empty() && !readable(*f)) {
-      r.error(t, tp, "cannot read file '" + *f + "'");
-    }
-  }
-  if (!node.https && !node.url.empty()) {
-    r.error(t, tp, "tls settings need an https:// url");
-  }
-  node.tls = std::move(tls);
-}
-
 void parse_node(YamlReader& r, const YAML::Node& n, const std::string& p, OpenBaoNode& node) {
   if (!r.expect_map(n, p, {"name", "url", "tls", "unauthenticated_metrics"})) {
     return;
@@ -104,7 +72,8 @@ void parse_node(YamlReader& r, const YAML::Node& n, const std::string& p, OpenBa
     parse_url(r, n, p, node);
   }
   if (const YAML::Node t = n["tls"]; t.IsDefined()) {
-    parse_tls(r, t, p + ".tls", node);
+    // An empty url was reported already: don't add a second error about its scheme.
+    node.tls = r.get_upstream_tls(t, p + ".tls", node.https || node.url.empty());
   }
   r.get(n, "unauthenticated_metrics", p, node.unauthenticated_metrics);
 }

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/upstream_tls.h"
+
 namespace YAML {
 class Node;
 }  // namespace YAML
@@ -21,13 +23,6 @@ namespace obsgate::config {
 
 class YamlReader;
 
-struct OpenBaoTls {
-  std::string ca_file;      // empty: the system trust store
-  std::string server_name;  // SNI and the name verified; default: the URL's host
-  std::string cert_file;    // optional client certificate (cert_file and key_file together)
-  std::string key_file;
-};
-
 struct OpenBaoNode {
   std::string name;  // [A-Za-z0-9_.-]+, unique: the {node} path parameter and the node label
   std::string url;   // as written: http(s)://host[:port][/base]
@@ -35,7 +30,7 @@ struct OpenBaoNode {
   std::string host;
   uint16_t port = 0;
   std::string base_path;  // "" or "/x" (no trailing '/')
-  std::optional<OpenBaoTls> tls;
+  std::optional<UpstreamTls> tls;
   // The listener at `url` has unauthenticated_metrics_access: its /v1/sys/metrics is scraped
   // without a token (per-node and fan-out routes). Health checks never send a token.
   bool unauthenticated_metrics = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 
 namespace obsgate::config {
@@ -28,6 +29,40 @@ bool parse_u64(std::string_view s, uint64_t& out) {
 }
 
 }  // namespace
+
+bool readable(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return false;
+  }
+  std::fclose(f);
+  return true;
+}
+
+std::optional<UpstreamTls> YamlReader::get_upstream_tls(const YAML::Node& t, std::string_view path,
+                                                        bool https) {
+  const std::string tp(path);
+  if (!expect_map(t, tp, {"ca_file", "server_name", "cert_file", "key_file"})) {
+    return std::nullopt;
+  }
+  UpstreamTls tls;
+  get(t, "ca_file", tp, tls.ca_file);
+  get(t, "server_name", tp, tls.server_name);
+  get(t, "cert_file", tp, tls.cert_file);
+  get(t, "key_file", tp, tls.key_file);
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    error(t, tp, "cert_file and key_file go together");
+  }
+  for (const auto* f : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
+    if (!f->empty() && !readable(*f)) {
+      error(t, tp, "cannot read file '" + *f + "'");
+    }
+  }
+  if (!https) {
+    error(t, tp, "tls settings need an https:// url");
+  }
+  return tls;
+}
 
 std::string YamlReader::join(std::string_view path, std::string_view key) {
   if (path.empty()) {

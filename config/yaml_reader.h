@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,9 @@
 #include "config/config.h"
 
 namespace obsgate::config {
+
+// True when `path` can be opened for reading now.
+bool readable(const std::string& path);
 
 class YamlReader {
  public:
@@ -46,6 +50,12 @@ class YamlReader {
                     Duration& out);
   void get_list(const YAML::Node& map, std::string_view key, std::string_view path,
                 std::vector<std::string>& out);
+
+  // A `tls:` block towards a backend (ca_file, server_name, cert_file, key_file): files must be
+  // readable, cert and key go together, and `https` says whether the URL allows TLS (pass true
+  // when the URL is not known yet, so only one error is reported).
+  std::optional<UpstreamTls> get_upstream_tls(const YAML::Node& t, std::string_view path,
+                                              bool https);
 
   static std::string join(std::string_view path, std::string_view key);
   static std::string index(std::string_view path, size_t i);

@@ -27,7 +27,7 @@ Result<std::vector<NodeTarget>> make_targets(const config::OpenBaoConfig& cfg) {
     t.base = std::string(n.https ? "https://" : "http://") + (v6 ? "[" : "") + n.host +
              (v6 ? "]" : "") + ":" + std::to_string(n.port) + n.base_path;
     if (n.https) {
-      const config::OpenBaoTls tls = n.tls.value_or(config::OpenBaoTls{});
+      const config::UpstreamTls tls = n.tls.value_or(config::UpstreamTls{});
       auto ctx = client::make_tls_context(tls.ca_file, tls.cert_file, tls.key_file);
       if (!ctx.ok()) {
         return Status::invalid_argument("openbao node '" + n.name +
