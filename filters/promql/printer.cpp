@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/go_string.h"
 #include "filters/promql/lexer.h"
 #include "filters/promql/promql.h"
 
@@ -13,43 +14,7 @@ namespace {
 
 constexpr std::string_view kMetricName = "__name__";
 
-void append_quoted(std::string& out, std::string_view s) {
-  out += '"';
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      // Copy a valid UTF-8 sequence; escape stray bytes (they came from \x escapes).
-      size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-      if (n != 0 && i + n <= s.size() && valid_utf8(s.substr(i, n))) {
-        out.append(s.substr(i, n));
-        i += n;
-        continue;
-      }
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          char buf[5];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
-}
+using go_string::append_quoted;
 
 void append_label(std::string& out, std::string_view name) {
   if (is_legacy_label_name(name)) {

@@ -1,25 +1,18 @@
-// Text rules shared by the lexer, parser and printer: Go string unquoting, UTF-8 validation,
+// Text rules shared by the lexer, parser and printer: Go string unquoting (common/go_string.h),
 // legacy name checks, and compound durations.
 #include <limits>
 #include <string>
 
+#include "common/go_string.h"
 #include "filters/promql/lexer.h"
 
 namespace obsgate::filters::promql {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-int hex_value(char c) {
-  if (is_digit(c)) {
-    return c - '0';
-  }
-  return lower(c) - 'a' + 10;
-}
 
 }  // namespace
 
@@ -57,81 +50,7 @@ const char* unquote(std::string_view tok, std::string& out, bool& has_escapes) {
     return nullptr;  // the caller uses body as is
   }
   has_escapes = true;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i >= body.size()) {
-      return "unterminated escape sequence";
-    }
-    char e = body[i];
-    switch (e) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '"':
-      case '\'':
-        if (e != quote) {
-          return "unknown escape sequence";
-        }
-        out += e;
-        break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        size_t len = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
-        if (i + len >= body.size()) {
-          return "illegal character in escape sequence";
-        }
-        uint32_t v = 0;
-        for (size_t k = 1; k <= len; ++k) {
-          if (!is_hex(body[i + k])) {
-            return "illegal character in escape sequence";
-          }
-          v = v * 16 + static_cast<uint32_t>(hex_value(body[i + k]));
-        }
-        i += len;
-        if (e == 'x') {
-          out += static_cast<char>(v);
-        } else {
-          if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-            return "escape sequence is an invalid Unicode code point";
-          }
-          ::obsgate::append_utf8(out, v);
-        }
-        break;
-      }
-      default:
-        if (e >= '0' && e <= '7') {
-          if (i + 2 >= body.size()) {
-            return "illegal character in escape sequence";
-          }
-          uint32_t v = 0;
-          for (size_t k = 0; k < 3; ++k) {
-            char d = body[i + k];
-            if (d < '0' || d > '7') {
-              return "illegal character in escape sequence";
-            }
-            v = v * 8 + static_cast<uint32_t>(d - '0');
-          }
-          if (v > 255) {
-            return "octal escape value > 255";
-          }
-          i += 2;
-          out += static_cast<char>(v);
-          break;
-        }
-        return "unknown escape sequence";
-    }
-  }
-  return nullptr;
+  return go_string::unescape(body, quote, out);
 }
 
 const char* parse_duration(std::string_view s, int64_t& ms) {
