@@ -185,22 +185,25 @@ Result<LogsAccess> Policy::logs(const Principal& p,
 
 Result<WriteAccess> Policy::write(const Principal& p,
                                   std::optional<std::string_view> tenant_header) const {
+  const bool shipper = is_audit_shipper(p);
   if (tenant_header) {
-    const Compiled* c = find(*tenant_header);
-    if (c == nullptr || (!is_unrestricted(p) && !has_tenant(p, *tenant_header))) {
-      return Status::permission_denied("the " + std::string(kTenantHeader) +
-                                       " header names a tenant this principal does not belong "
-                                       "to");
+    // Own tenants only: unrestricted roles are for reads and do not widen this.
+    const Compiled* c = has_tenant(p, *tenant_header) ? find(*tenant_header) : nullptr;
+    if (c == nullptr) {
+      return Status::permission_denied(
+          "this principal may not write as tenant '" + std::string(*tenant_header) +
+          "': it does not belong to it (the " + std::string(kTenantHeader) +
+          " header must name one of its own tenants; unrestricted roles do not grant writes)");
     }
     if (!c->write) {
       return Status::permission_denied("tenant '" + c->name + "' has no write policy");
     }
-    return WriteAccess{c->name, &*c->write};
+    return WriteAccess{c->name, &*c->write, shipper};
   }
   const Compiled* only = nullptr;
   for (const std::string& t : p.tenants) {
     const Compiled* c = find(t);
-    if (c == nullptr || !c->write) {
+    if (c == nullptr || !c->write || c == only) {
       continue;
     }
     if (only != nullptr) {
@@ -214,7 +217,7 @@ Result<WriteAccess> Policy::write(const Principal& p,
     return Status::permission_denied("no write policy is configured for this principal's "
                                      "tenants");
   }
-  return WriteAccess{only->name, &*only->write};
+  return WriteAccess{only->name, &*only->write, shipper};
 }
 
 }  // namespace obsgate::authz

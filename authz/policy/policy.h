@@ -8,7 +8,7 @@
 //   if (!m.ok()) -> 403 (PermissionDenied)                       // never "full access"
 //   promql::enforce_query(q, m->scope);
 //
-// Rules of resolution (the same for metrics, logs and writes):
+// Rules of resolution for reads (metrics and logs):
 //   - A principal whose roles include one of `unrestricted_roles` is unrestricted for reads
 //     (Scope::unrestricted, no hidden labels) unless it narrows the request with the tenant
 //     header, in which case it gets that configured tenant's scope.
@@ -19,8 +19,19 @@
 //     tenants (any configured tenant for an unrestricted principal) that has the section: the
 //     request is narrowed to that tenant alone. Anything else is PermissionDenied.
 //   - No scope means no access: a principal that ends up with no rules is PermissionDenied.
-//   - Writes always resolve to exactly one tenant: the header's, or the principal's only tenant
-//     with a write section (InvalidArgument when several could apply and no header names one).
+//
+// Writes (remote-write and Loki push): write() is the one place that decides which tenant a
+// principal writes as; the ingest steps only act on its answer.
+//   - Only the principal's own tenants that have a `write:` section can be written as.
+//     Unrestricted roles do not grant writes: an admin writes as its own tenants like anyone
+//     else (config/tenants.md), so the header naming another tenant is PermissionDenied for
+//     every principal.
+//   - A write resolves to exactly one tenant: the X-Obsgate-Tenant header's, or else the
+//     principal's only tenant with a write section. Several and no header: InvalidArgument
+//     (ask for the header). None (no tenants, unknown tenants, no write sections):
+//     PermissionDenied.
+//   - The audit shipper (is_audit_shipper) resolves its tenant by the same rules; the answer
+//     marks it (WriteAccess::audit_shipper), and only then may a push write audit streams.
 #pragma once
 
 #include <memory>
@@ -52,9 +63,10 @@ struct LogsAccess {
 };
 
 struct WriteAccess {
-  std::string tenant;
+  std::string tenant;  // one of the principal's own tenants, with a write section
   // Owned by the Policy: valid as long as the Policy that returned it.
   const filters::remote_write::Enforcer* enforcer = nullptr;
+  bool audit_shipper = false;  // the principal may write `tenants.audit.streams` (Loki push)
 };
 
 class Policy;

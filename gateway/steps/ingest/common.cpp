@@ -102,15 +102,6 @@ std::optional<authz::WriteAccess> resolve_tenant(Request& r, const Common& c) {
     respond(r, c.api, ambiguous ? 400 : 403, access.status().message(), reason);
     return std::nullopt;
   }
-  // authz::Policy lets an unrestricted principal name any tenant; writes stay with the
-  // principal's own tenants (config/tenants.md: unrestricted roles do not grant writes).
-  const auto& mine = r.principal.tenants;
-  if (std::find(mine.begin(), mine.end(), access->tenant) == mine.end()) {
-    record_denial(r, "tenant_header");
-    respond(r, c.api, 403, "this principal may not write as tenant '" + access->tenant + "'",
-            "tenant_header");
-    return std::nullopt;
-  }
   return std::move(access).value();
 }
 

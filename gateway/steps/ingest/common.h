@@ -38,9 +38,11 @@ Action respond(Request& r, Api api, unsigned status, std::string message,
                std::string_view reason);
 
 // The write tenant of this request: authz::Policy::write() on the principal and its
-// X-Obsgate-Tenant header, plus: authenticated, header given once, and the tenant one of the
-// principal's own (unrestricted roles do not grant writes). On failure the reply is set and
-// the decision recorded; returns nullopt.
+// X-Obsgate-Tenant header (which tenants may be written as, unrestricted roles and the audit
+// shipper are decided there alone), after checking that the request is authenticated and the
+// header given once. Maps the answer to a local reply: InvalidArgument (several tenants, no
+// header) 400, anything else 403. On failure the reply is set and the decision recorded;
+// returns nullopt.
 std::optional<authz::WriteAccess> resolve_tenant(Request& r, const Common& c);
 
 // Sets the upstream's tenant header (X-Scope-OrgID) from the tenant, mapped through

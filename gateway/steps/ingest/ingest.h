@@ -5,10 +5,10 @@
 //   1. on_request: the body type is checked from the headers alone (remote-write:
 //      filters::remote_write::detect_version; 2.0 or another media type -> 415 naming 1.0;
 //      a Content-Encoding other than snappy -> 415. Loki: filters::loki_push::detect_body_type,
-//      unknown types -> 415). The write tenant is resolved by authz::Policy::write(): the
-//      X-Obsgate-Tenant header narrows; a writer with several write tenants and no header ->
-//      400 asking for it; a tenant the principal does not belong to -> 403 (also for
-//      unrestricted roles: they do not grant writes). Towards an upstream with
+//      unknown types -> 415). The write tenant is resolved by authz::Policy::write() alone
+//      (see policy.h): the X-Obsgate-Tenant header narrows; a writer with several write
+//      tenants and no header -> 400 asking for it; a tenant the principal does not belong to
+//      -> 403 (also for unrestricted roles: they do not grant writes). Towards an upstream with
 //      `tenant_header` (X-Scope-OrgID), the header is set from the tenant, mapped through
 //      `tenant_ids` (the client's value was already stripped by the session).
 //   2. on_request_body (the session buffers the body under server.limits.max_buffered_body_bytes,
@@ -23,7 +23,7 @@
 //      retryable for the client, 4xx stays 4xx, and an upstream that fails before answering is
 //      a 502/504 from the session. Nothing here ever answers 2xx itself.
 // Loki push only: streams matching `tenants.audit.streams` are writable only by the principal
-// configured as `tenants.audit.shipper` (authz::Policy::is_audit_shipper); the tenant's
+// configured as `tenants.audit.shipper` (authz::WriteAccess::audit_shipper); the tenant's
 // `write:` section supplies tenant label, scope rules, forbidden labels, violation mode and the
 // body-size limits (max_compressed_bytes / max_uncompressed_bytes); per-stream caps keep
 // Loki's defaults.

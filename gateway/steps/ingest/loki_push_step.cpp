@@ -84,7 +84,7 @@ class LokiPushStep final : public Step {
     if (it == s_->tenants.end()) {  // Policy::write() only returns tenants with a write section
       return deny(r, 403, "tenant '" + tenant_ + "' has no write policy", "no_write_policy");
     }
-    const bool shipper = c.policy->is_audit_shipper(r.principal);
+    const bool shipper = access->audit_shipper;
     enforcer_ = shipper ? &*it->second.shipper : &*it->second.writer;
     if (!set_tenant_header(r, c, tenant_)) {
       state_ = State::kDone;

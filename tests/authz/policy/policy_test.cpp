@@ -160,28 +160,78 @@ TEST_CASE("policy: logs carry audit rules and the auditor flag", "[policy]") {
   CHECK_FALSE(admin->policy.auditor);  // unrestricted is not auditor: audit stays apart
 }
 
-TEST_CASE("policy: writes resolve to exactly one tenant", "[policy]") {
+TEST_CASE("policy: writes resolve to exactly one of the principal's own tenants", "[policy]") {
+  // team-a and team-b have write sections, team-c has none, team-x is not configured.
+  auto shipper = [](std::vector<std::string> tenants, std::vector<std::string> roles = {}) {
+    Principal p = who(std::move(tenants), std::move(roles));
+    p.subject = "shipper";
+    return p;
+  };
   struct WCase {
     std::string name;
     Principal principal;
     std::optional<std::string> header;
     std::optional<std::string> tenant;  // nullopt: error
     Code code = Code::kOk;
+    bool audit_shipper = false;
   };
   const std::vector<WCase> cases = {
-      {"single writer tenant", who({"team-a"}), std::nullopt, "team-a"},
-      {"tenant without write is skipped", who({"team-a", "team-c"}), std::nullopt, "team-a"},
-      {"ambiguous without header", who({"team-a", "team-b"}), std::nullopt, std::nullopt,
-       Code::kInvalidArgument},
-      {"header picks", who({"team-a", "team-b"}), "team-b", "team-b"},
-      {"header to foreign tenant", who({"team-a"}), "team-b", std::nullopt,
+      // own tenant
+      {"own tenant", who({"team-a"}), std::nullopt, "team-a"},
+      {"own tenant named by the header", who({"team-a"}), "team-a", "team-a"},
+      {"own tenant listed twice is still one tenant", who({"team-a", "team-a"}), std::nullopt,
+       "team-a"},
+      {"own tenants without a write section are skipped", who({"team-a", "team-c"}),
+       std::nullopt, "team-a"},
+      {"own tenant unknown to the config is skipped", who({"team-x", "team-b"}), std::nullopt,
+       "team-b"},
+      // other tenant
+      {"header names another tenant", who({"team-a"}), "team-b", std::nullopt,
        Code::kPermissionDenied},
-      {"header to tenant without write", who({"team-c"}), "team-c", std::nullopt,
+      {"header names a tenant the config does not know", who({"team-a"}), "team-x",
+       std::nullopt, Code::kPermissionDenied},
+      {"header names an own tenant without write section", who({"team-c"}), "team-c",
+       std::nullopt, Code::kPermissionDenied},
+      {"header names an own tenant unknown to the config", who({"team-x"}), "team-x",
+       std::nullopt, Code::kPermissionDenied},
+      // several tenants + X-Obsgate-Tenant
+      {"several writer tenants without header are ambiguous", who({"team-a", "team-b"}),
+       std::nullopt, std::nullopt, Code::kInvalidArgument},
+      {"several writer tenants: the header picks team-b", who({"team-a", "team-b"}), "team-b",
+       "team-b"},
+      {"several writer tenants: the header picks team-a", who({"team-b", "team-a"}), "team-a",
+       "team-a"},
+      {"several tenants, header to a third", who({"team-a", "team-b"}), "team-c", std::nullopt,
        Code::kPermissionDenied},
-      {"no writer tenant", who({"team-c"}), std::nullopt, std::nullopt, Code::kPermissionDenied},
-      {"unrestricted needs a tenant", who({}, {"platform-admin"}), std::nullopt, std::nullopt,
+      // unrestricted role
+      {"unrestricted role without tenants may not write", who({}, {"platform-admin"}),
+       std::nullopt, std::nullopt, Code::kPermissionDenied},
+      {"unrestricted role may not name a tenant it does not belong to",
+       who({}, {"platform-admin"}), "team-a", std::nullopt, Code::kPermissionDenied},
+      {"unrestricted role with a tenant writes as that tenant",
+       who({"team-b"}, {"platform-admin"}), std::nullopt, "team-b"},
+      {"unrestricted role with a tenant may not name another",
+       who({"team-b"}, {"platform-admin"}), "team-a", std::nullopt, Code::kPermissionDenied},
+      // the audit shipper
+      {"the shipper writes as its tenant, marked", shipper({"team-a"}), std::nullopt, "team-a",
+       Code::kOk, true},
+      {"the shipper with the header, marked", shipper({"team-a", "team-b"}), "team-b", "team-b",
+       Code::kOk, true},
+      {"the shipper may not name a tenant it does not belong to", shipper({"team-a"}), "team-b",
+       std::nullopt, Code::kPermissionDenied},
+      {"the shipper without tenants may not write", shipper({}), std::nullopt, std::nullopt,
        Code::kPermissionDenied},
-      {"unrestricted picks any tenant", who({}, {"platform-admin"}), "team-a", "team-a"},
+      {"another subject of the shipper's issuer is not marked", who({"team-a"}), std::nullopt,
+       "team-a", Code::kOk, false},
+      {"an unrestricted role does not make the shipper", who({"team-a"}, {"platform-admin"}),
+       std::nullopt, "team-a", Code::kOk, false},
+      // no tenant
+      {"no tenants at all", who({}), std::nullopt, std::nullopt, Code::kPermissionDenied},
+      {"no tenants, header given", who({}), "team-a", std::nullopt, Code::kPermissionDenied},
+      {"only tenants without write", who({"team-c"}), std::nullopt, std::nullopt,
+       Code::kPermissionDenied},
+      {"only unknown tenants", who({"team-x"}), std::nullopt, std::nullopt,
+       Code::kPermissionDenied},
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.name) {
@@ -196,6 +246,7 @@ TEST_CASE("policy: writes resolve to exactly one tenant", "[policy]") {
         CHECK(w->tenant == *c.tenant);
         REQUIRE(w->enforcer != nullptr);
         CHECK(w->enforcer->policy().tenant_value == *c.tenant);
+        CHECK(w->audit_shipper == c.audit_shipper);
       } else {
         REQUIRE_FALSE(w.ok());
         CHECK(w.status().code() == c.code);

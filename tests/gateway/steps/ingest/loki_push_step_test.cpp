@@ -86,6 +86,16 @@ TEST_CASE("loki_push step: requests", "[ingest][loki_push]") {
       {"an audit stream from the audit shipper passes",
        with(push(body({kAudit})), [](Input& i) { i.subject = "shipper"; }),
        all({forwards(), forwarded_contains(R"("stream":"audit","tenant":"team-a")")})},
+      {"the audit shipper naming a tenant it does not belong to: 403",
+       with(push(body({kAudit})),
+            [](Input& i) {
+              i.subject = "shipper";
+              i.tenant_header = "team-b";
+            }),
+       responds(403, "may not write as tenant 'team-b'", "loki_push_denied{tenant_header}")},
+      {"an unrestricted role is not the audit shipper",
+       with(push(body({kAudit})), [](Input& i) { i.roles = {"admin"}; }),
+       responds(403, "stream=\"audit\"", "loki_push_denied{audit_stream}")},
       {"several write tenants and no header: 400",
        with(push(body({kApp})), [](Input& i) { i.tenants = {"team-a", "team-b"}; }),
        responds(400, "X-Obsgate-Tenant", "loki_push_denied{tenant_ambiguous}")},

@@ -141,7 +141,10 @@ TEST_CASE("remote_write step: requests", "[ingest][remote_write]") {
               i.roles = {"admin"};
               i.tenant_header = "team-a";
             }),
-       responds(403, "may not write as tenant 'team-a'")},
+       responds(403, "may not write as tenant 'team-a'", "remote_write_denied{tenant_header}")},
+      {"an unrestricted role writes as its own tenant",
+       with(input({kUpA}), [](Input& i) { i.roles = {"admin"}; }),
+       all({forwards(), has_header("X-Scope-OrgID", "org-a")})},
       {"a tenant without a write section: 403",
        with(input({kUpA}), [](Input& i) { i.tenants = {"team-c"}; }),
        responds(403, "no write policy", "remote_write_denied{no_write_policy}")},
