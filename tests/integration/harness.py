@@ -10,6 +10,8 @@ Pieces:
   Blackhole            a port whose accept queue is full (connects hang: connect timeouts)
   Gateway              obsgate as a subprocess with a generated config in a temp dir
   GatewayTestCase      unittest.TestCase base that starts/stops the above and cleans up
+  TokenIssuer          a test identity provider's key (obsgate_mint_token): a JWKS file for
+                       obsgate's config and signed tokens with the claims a test asks for
   raw_request(), RawConn, read_response()
                        a raw-socket client for malformed requests and framing checks
 
@@ -65,6 +67,59 @@ def obsgate_bin():
         if os.path.exists(p):
             return p
     raise RuntimeError("set OBSGATE_BIN to the obsgate binary")
+
+
+def mint_tool():
+    """The obsgate_mint_token binary (tests/tools), next to obsgate in the build tree."""
+    path = os.environ.get("OBSGATE_MINT_TOKEN")
+    if path:
+        return path
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
+    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
+    if not os.path.exists(path):
+        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
+    return path
+
+
+class TokenIssuer:
+    """One ES256 signing key of a test issuer, in a temp dir: jwks_path goes into obsgate's
+    identity config (keys.file); token() signs iss/aud/sub/iat/exp plus the given claims.
+    Tokens are cached per claim set (minting runs a process)."""
+
+    def __init__(self, issuer, audience="obsgate", prefix="obsgate-it-", lifetime=900):
+        self.issuer = issuer
+        self.audience = audience
+        self.lifetime = lifetime
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.mint = mint_tool()
+        self.key_path = self.path("idp.pem")
+        self.jwks_path = self.path("jwks.json")
+        self.run_mint("--generate", "--key", self.key_path, "--jwks", self.jwks_path,
+                      "--alg", "ES256", "--kid", "k1")
+        self._tokens = {}
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_mint(self, *args):
+        p = subprocess.run([self.mint] + list(args), capture_output=True, timeout=30, text=True)
+        if p.returncode != 0:
+            raise RuntimeError("obsgate_mint_token: " + p.stderr)
+        return p.stdout.strip()
+
+    def token(self, sub="u", **claims):
+        key = json.dumps([sub, claims], sort_keys=True)
+        if key not in self._tokens:
+            now = int(time.time())
+            body = {"iss": self.issuer, "aud": self.audience, "sub": sub, "iat": now,
+                    "exp": now + self.lifetime}
+            body.update(claims)
+            self._tokens[key] = self.run_mint("--key", self.key_path, "--alg", "ES256",
+                                              "--kid", "k1", "--claims", json.dumps(body))
+        return self._tokens[key]
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Pattern:

@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import HOST, REPO_ROOT, GatewayTestCase, base_config, free_port, obsgate_bin, wait_for
+from harness import HOST, REPO_ROOT, GatewayTestCase, TokenIssuer, base_config, free_port, wait_for
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "doubles"))
 from launch import OpenBaoCluster  # noqa: E402
@@ -34,43 +34,15 @@ SCRAPE_TIMEOUT = 1.0
 ENV = None
 
 
-def mint_tool():
-    path = os.environ.get("OBSGATE_MINT_TOKEN")
-    if path:
-        return path
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
-    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
-    return path
-
-
-class Env:
+class Env(TokenIssuer):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="obsgate-it-bao-")
-        self.mint = mint_tool()
-        self.run_mint("--generate", "--key", self.path("idp.pem"), "--jwks",
-                      self.path("jwks.json"), "--alg", "ES256", "--kid", "k1")
+        super().__init__(ISSUER, AUDIENCE, prefix="obsgate-it-bao-", lifetime=3600)
         self.reader = self.token(["bao-reader"])
         self.collector = self.token(["bao-collector"])
         self.other = self.token(["someone-else"])
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_mint(self, *args):
-        p = subprocess.run([self.mint] + list(args), capture_output=True, timeout=30, text=True)
-        if p.returncode != 0:
-            raise RuntimeError("obsgate_mint_token: " + p.stderr)
-        return p.stdout.strip()
-
     def token(self, roles):
-        now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-" + roles[0], "iat": now,
-                  "exp": now + 3600, "roles": list(roles)}
-        return self.run_mint("--key", self.path("idp.pem"), "--alg", "ES256", "--kid", "k1",
-                             "--claims", json.dumps(claims))
-
+        return super().token(sub="u-" + roles[0], roles=list(roles))
 
 def setUpModule():
     global ENV
@@ -79,7 +51,7 @@ def setUpModule():
 
 def tearDownModule():
     if ENV is not None:
-        shutil.rmtree(ENV.dir, ignore_errors=True)
+        ENV.close()
 
 
 def closed_port():

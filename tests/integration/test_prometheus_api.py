@@ -10,11 +10,11 @@ import json
 import os
 import subprocess
 import threading
-import time
 import unittest
 import urllib.parse
 
-from harness import HOST, GatewayTestCase, base_config, free_port, obsgate_bin, wait_for
+from harness import (HOST, GatewayTestCase, TokenIssuer, base_config, free_port, obsgate_bin,
+                     wait_for)
 
 ISSUER = "https://idp.test/prom"
 AUDIENCE = "obsgate"
@@ -23,41 +23,12 @@ HIDDEN = "client_ip"
 ENV = None
 
 
-def mint_tool():
-    path = os.environ.get("OBSGATE_MINT_TOKEN")
-    if path:
-        return path
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
-    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
-    return path
-
-
-class Env:
+class Env(TokenIssuer):
     def __init__(self):
-        import tempfile
-        self.dir = tempfile.mkdtemp(prefix="obsgate-it-prom-")
-        self.mint = mint_tool()
-        self.run_mint("--generate", "--key", self.path("idp.pem"), "--jwks",
-                      self.path("jwks.json"), "--alg", "ES256", "--kid", "k1")
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_mint(self, *args):
-        p = subprocess.run([self.mint] + list(args), capture_output=True, timeout=30, text=True)
-        if p.returncode != 0:
-            raise RuntimeError("obsgate_mint_token: " + p.stderr)
-        return p.stdout.strip()
+        super().__init__(ISSUER, AUDIENCE, prefix="obsgate-it-prom-", lifetime=600)
 
     def token(self, groups=(), roles=("obs-reader",)):
-        now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u", "iat": now, "exp": now + 600,
-                  "groups": list(groups), "roles": list(roles)}
-        return self.run_mint("--key", self.path("idp.pem"), "--alg", "ES256", "--kid", "k1",
-                             "--claims", json.dumps(claims))
-
+        return super().token(groups=list(groups), roles=list(roles))
 
 def setUpModule():
     global ENV
@@ -67,7 +38,7 @@ def setUpModule():
 def tearDownModule():
     import shutil
     if ENV is not None:
-        shutil.rmtree(ENV.dir, ignore_errors=True)
+        ENV.close()
 
 
 # --------------------------------------------------------------------------------------------
