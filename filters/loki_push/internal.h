@@ -2,25 +2,18 @@
 // share, and the decoders themselves. Not a public API.
 #pragma once
 
-#include <re2/re2.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "filters/common/write_rules.h"
 #include "filters/logql/ast.h"
 #include "filters/loki_push/loki_push.h"
 
 namespace obsgate::filters::loki_push {
 
-struct CompiledMatcher {
-  std::string name;
-  filters::MatchOp op = filters::MatchOp::kEq;
-  std::string value;
-  std::unique_ptr<RE2> re;  // kRe / kNre only, anchored as in Loki
-};
-using CompiledRule = std::vector<CompiledMatcher>;
+using filters::CompiledRule;  // filters/common: matchers anchored as in Loki
 
 struct Enforcer::Impl {
   PushPolicy policy;

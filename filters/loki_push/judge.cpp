@@ -28,21 +28,9 @@ std::string_view value_of(const Labels& sorted, std::string_view name) {
   return {};
 }
 
-bool rule_matches(const CompiledRule& rule, const Labels& labels) {
-  for (const CompiledMatcher& m : rule) {
-    const std::string_view v = value_of(labels, m.name);  // a missing label reads as ""
-    bool ok = false;
-    switch (m.op) {
-      case filters::MatchOp::kEq: ok = (v == m.value); break;
-      case filters::MatchOp::kNeq: ok = (v != m.value); break;
-      case filters::MatchOp::kRe: ok = RE2::FullMatch(v, *m.re); break;
-      case filters::MatchOp::kNre: ok = !RE2::FullMatch(v, *m.re); break;
-    }
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
+bool matches_rule(const CompiledRule& rule, const Labels& labels) {
+  // A missing label reads as "".
+  return filters::rule_matches(rule, [&](std::string_view name) { return value_of(labels, name); });
 }
 
 void add(Counts& into, const Counts& c) {
@@ -169,7 +157,7 @@ Verdict judge_labels(const Enforcer::Impl& p, const Labels& received, Labels& fw
   }
   if (!pol.may_write_audit) {
     for (size_t i = 0; i < p.audit_rules.size(); ++i) {
-      if (rule_matches(p.audit_rules[i], fwd)) {
+      if (matches_rule(p.audit_rules[i], fwd)) {
         return fail(Reason::kAuditStream, "matches the audit streams " + p.audit_text[i] +
                                               ", which only the audit shipper may write");
       }
@@ -177,7 +165,7 @@ Verdict judge_labels(const Enforcer::Impl& p, const Labels& received, Labels& fw
   }
   if (!pol.write_scope.unrestricted) {
     const bool in_scope = std::any_of(p.scope_rules.begin(), p.scope_rules.end(),
-                                      [&](const CompiledRule& r) { return rule_matches(r, fwd); });
+                                      [&](const CompiledRule& r) { return matches_rule(r, fwd); });
     if (!in_scope) {
       return fail(Reason::kOutOfScope, p.scope_rules.empty()
                                            ? "the write scope grants no streams"

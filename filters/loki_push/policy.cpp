@@ -9,22 +9,20 @@ namespace obsgate::filters::loki_push {
 namespace {
 
 Status limits_valid(const Limits& l) {
-  const std::pair<const char*, size_t> fields[] = {
-      {"max_body_bytes", l.max_body_bytes},
-      {"max_decompressed_bytes", l.max_decompressed_bytes},
-      {"max_streams", l.max_streams},
-      {"max_entries", l.max_entries},
-      {"max_line_bytes", l.max_line_bytes},
-      {"max_labels_per_stream", l.max_labels_per_stream},
-      {"max_label_name_bytes", l.max_label_name_bytes},
-      {"max_label_value_bytes", l.max_label_value_bytes},
-      {"max_structured_metadata_pairs", l.max_structured_metadata_pairs},
-      {"max_violations", l.max_violations},  // reject mode reports violations.front()
-  };
-  for (const auto& [name, v] : fields) {
-    if (v == 0) {
-      return Status::invalid_argument(std::string("limits.") + name + ": must be > 0");
-    }
+  if (Status s = filters::limits_positive({
+          {"max_body_bytes", l.max_body_bytes},
+          {"max_decompressed_bytes", l.max_decompressed_bytes},
+          {"max_streams", l.max_streams},
+          {"max_entries", l.max_entries},
+          {"max_line_bytes", l.max_line_bytes},
+          {"max_labels_per_stream", l.max_labels_per_stream},
+          {"max_label_name_bytes", l.max_label_name_bytes},
+          {"max_label_value_bytes", l.max_label_value_bytes},
+          {"max_structured_metadata_pairs", l.max_structured_metadata_pairs},
+          {"max_violations", l.max_violations},  // reject mode reports violations.front()
+      });
+      !s.ok()) {
+    return s;
   }
   // Protobuf messages of 2 GiB and more do not parse anywhere; the output must. zlib and
   // snappy take 32-bit lengths.
@@ -42,31 +40,13 @@ Result<std::vector<CompiledRule>> compile_rules(const std::vector<filters::Rule>
                                                 std::vector<std::string>* each_text) {
   std::vector<CompiledRule> out;
   for (size_t i = 0; i < rules.size(); ++i) {
-    const filters::Rule& rule = rules[i];
-    const std::string where = field + "[" + std::to_string(i) + "]";
-    if (rule.empty()) {
-      return Status::invalid_argument(where + ": a rule needs at least one matcher");
+    auto compiled = filters::compile_rule(rules[i], field + "[" + std::to_string(i) + "]");
+    if (!compiled.ok()) {
+      return compiled.status();
     }
-    CompiledRule compiled;
     logql::Selector shown;
-    for (size_t j = 0; j < rule.size(); ++j) {
-      const filters::Matcher& m = rule[j];
-      const std::string at = where + "[" + std::to_string(j) + "]";
-      if (m.name.empty()) {
-        return Status::invalid_argument(at + ": matcher has an empty label name");
-      }
-      CompiledMatcher cm{m.name, m.op, m.value, nullptr};
-      if (m.op == filters::MatchOp::kRe || m.op == filters::MatchOp::kNre) {
-        RE2::Options opts;
-        opts.set_log_errors(false);
-        cm.re = std::make_unique<RE2>("^(?:" + m.value + ")$", opts);
-        if (!cm.re->ok()) {
-          return Status::invalid_argument(at + " (" + m.name + "): invalid RE2 pattern '" +
-                                          m.value + "': " + cm.re->error());
-        }
-      }
+    for (const filters::Matcher& m : rules[i]) {
       shown.matchers.push_back({m.name, m.op, {m.value, false}});
-      compiled.push_back(std::move(cm));
     }
     std::string one;
     logql::put_selector(one, shown);
@@ -77,7 +57,7 @@ Result<std::vector<CompiledRule>> compile_rules(const std::vector<filters::Rule>
     if (each_text != nullptr) {
       each_text->push_back(std::move(one));
     }
-    out.push_back(std::move(compiled));
+    out.push_back(std::move(compiled).value());
   }
   return out;
 }
@@ -134,9 +114,7 @@ Result<std::shared_ptr<const Enforcer::Impl>> compile_policy(PushPolicy policy) 
       impl->forbidden.push_back(h);
     }
   }
-  std::sort(impl->forbidden.begin(), impl->forbidden.end());
-  impl->forbidden.erase(std::unique(impl->forbidden.begin(), impl->forbidden.end()),
-                        impl->forbidden.end());
+  filters::sort_unique(impl->forbidden);
 
   if (!policy.write_scope.unrestricted) {
     auto rules = compile_rules(policy.write_scope.rules, "write_scope.rules", impl->scope_text,

@@ -2,8 +2,6 @@
 // label), plus the helpers the enforcement walk shares with it. Not a public API.
 #pragma once
 
-#include <re2/re2.h>
-
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -11,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "filters/common/write_rules.h"
 #include "filters/remote_write/remote_write.h"
 
 namespace obsgate::filters::remote_write {
@@ -24,16 +23,9 @@ struct LabelRef {
   uint32_t end = 0;
 };
 
-struct CompiledMatcher {
-  std::string name;
-  filters::MatchOp op = filters::MatchOp::kEq;
-  std::string value;
-  std::unique_ptr<RE2> re;  // kRe / kNre only, anchored as in Prometheus
-};
-
 struct Enforcer::Impl {
   WritePolicy policy;
-  std::vector<std::vector<CompiledMatcher>> rules;  // OR of ANDs
+  std::vector<filters::CompiledRule> rules;          // OR of ANDs
   std::vector<std::string> forbidden;               // sorted, unique
   std::array<uint64_t, 4> forbidden_first{};         // bitset of first bytes of `forbidden`
   std::string stamp;                                 // encoded TimeSeries field 1: the tenant Label

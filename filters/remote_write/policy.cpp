@@ -10,20 +10,18 @@ namespace {
 constexpr std::string_view kMetricName = "__name__";
 
 Status limits_valid(const Limits& l) {
-  const std::pair<const char*, size_t> fields[] = {
-      {"max_compressed_bytes", l.max_compressed_bytes},
-      {"max_uncompressed_bytes", l.max_uncompressed_bytes},
-      {"max_series", l.max_series},
-      {"max_samples", l.max_samples},
-      {"max_labels_per_series", l.max_labels_per_series},
-      {"max_label_name_bytes", l.max_label_name_bytes},
-      {"max_label_value_bytes", l.max_label_value_bytes},
-      {"max_violations", l.max_violations},  // reject mode reports violations.front()
-  };
-  for (const auto& [name, v] : fields) {
-    if (v == 0) {
-      return Status::invalid_argument(std::string("limits.") + name + ": must be > 0");
-    }
+  if (Status s = filters::limits_positive({
+          {"max_compressed_bytes", l.max_compressed_bytes},
+          {"max_uncompressed_bytes", l.max_uncompressed_bytes},
+          {"max_series", l.max_series},
+          {"max_samples", l.max_samples},
+          {"max_labels_per_series", l.max_labels_per_series},
+          {"max_label_name_bytes", l.max_label_name_bytes},
+          {"max_label_value_bytes", l.max_label_value_bytes},
+          {"max_violations", l.max_violations},  // reject mode reports violations.front()
+      });
+      !s.ok()) {
+    return s;
   }
   // libprotobuf refuses messages of 2 GiB and more; so must we, for the output to re-parse.
   if (l.max_uncompressed_bytes >= (size_t{1} << 31)) {
@@ -52,7 +50,7 @@ void append_escaped(std::string& out, std::string_view v) {
   }
 }
 
-std::string render_rule(const std::vector<CompiledMatcher>& rule) {
+std::string render_rule(const filters::CompiledRule& rule) {
   std::string s = "{";
   for (size_t i = 0; i < rule.size(); ++i) {
     if (i > 0) {
@@ -83,31 +81,17 @@ bool Enforcer::Impl::in_scope(const std::vector<LabelRef>& labels) const {
   if (rules.empty()) {
     return true;
   }
-  for (const auto& rule : rules) {
-    bool all = true;
-    for (const CompiledMatcher& m : rule) {
-      // The label set as forwarded: the tenant label is stamped when absent.
-      std::string_view v = value_of(labels, m.name);
-      if (v.empty() && !policy.tenant_label.empty() && m.name == policy.tenant_label) {
-        v = policy.tenant_value;
-      }
-      bool ok = false;
-      switch (m.op) {
-        case filters::MatchOp::kEq: ok = (v == m.value); break;
-        case filters::MatchOp::kNeq: ok = (v != m.value); break;
-        case filters::MatchOp::kRe: ok = RE2::FullMatch(v, *m.re); break;
-        case filters::MatchOp::kNre: ok = !RE2::FullMatch(v, *m.re); break;
-      }
-      if (!ok) {
-        all = false;
-        break;
-      }
+  // The label set as forwarded: the tenant label is stamped when absent.
+  auto value = [&](std::string_view name) {
+    std::string_view v = value_of(labels, name);
+    if (v.empty() && !policy.tenant_label.empty() && name == policy.tenant_label) {
+      v = policy.tenant_value;
     }
-    if (all) {
-      return true;
-    }
-  }
-  return false;
+    return v;
+  };
+  return std::any_of(rules.begin(), rules.end(), [&](const filters::CompiledRule& rule) {
+    return filters::rule_matches(rule, value);
+  });
 }
 
 Result<std::shared_ptr<const Enforcer::Impl>> compile_policy(WritePolicy policy) {
@@ -151,44 +135,23 @@ Result<std::shared_ptr<const Enforcer::Impl>> compile_policy(WritePolicy policy)
     }
     impl->forbidden.push_back(f);
   }
-  std::sort(impl->forbidden.begin(), impl->forbidden.end());
-  impl->forbidden.erase(std::unique(impl->forbidden.begin(), impl->forbidden.end()),
-                        impl->forbidden.end());
+  filters::sort_unique(impl->forbidden);
   for (const std::string& f : impl->forbidden) {
     const auto c = static_cast<uint8_t>(f[0]);
     impl->forbidden_first[c >> 6] |= uint64_t{1} << (c & 63);
   }
 
   for (size_t i = 0; i < policy.write_scope.size(); ++i) {
-    const filters::Rule& rule = policy.write_scope[i];
-    const std::string where = "write_scope[" + std::to_string(i) + "]";
-    if (rule.empty()) {
-      return Status::invalid_argument(where + ": a rule needs at least one matcher");
-    }
-    std::vector<CompiledMatcher> compiled;
-    for (size_t j = 0; j < rule.size(); ++j) {
-      const filters::Matcher& m = rule[j];
-      const std::string at = where + "[" + std::to_string(j) + "]";
-      if (m.name.empty()) {
-        return Status::invalid_argument(at + ": matcher has an empty label name");
-      }
-      CompiledMatcher cm{m.name, m.op, m.value, nullptr};
-      if (m.op == filters::MatchOp::kRe || m.op == filters::MatchOp::kNre) {
-        RE2::Options opts;
-        opts.set_log_errors(false);
-        cm.re = std::make_unique<RE2>("^(?:" + m.value + ")$", opts);
-        if (!cm.re->ok()) {
-          return Status::invalid_argument(at + " (" + m.name + "): invalid RE2 pattern '" +
-                                          m.value + "': " + cm.re->error());
-        }
-      }
-      compiled.push_back(std::move(cm));
+    auto compiled =
+        filters::compile_rule(policy.write_scope[i], "write_scope[" + std::to_string(i) + "]");
+    if (!compiled.ok()) {
+      return compiled.status();
     }
     if (!impl->scope_text.empty()) {
       impl->scope_text += " or ";
     }
-    impl->scope_text += render_rule(compiled);
-    impl->rules.push_back(std::move(compiled));
+    impl->scope_text += render_rule(*compiled);
+    impl->rules.push_back(std::move(compiled).value());
   }
   impl->policy = std::move(policy);
   return std::shared_ptr<const Enforcer::Impl>(std::move(impl));
