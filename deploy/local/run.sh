@@ -99,7 +99,9 @@ mkdir -p "$state/tls"
 bao_token="s.local-$(openssl rand -hex 12)"
 (umask 077 && printf '%s\n' "$bao_token" >"$state/openbao-metrics.token")
 sed "s|@STATE@|$state|g" "$here/obsgate.yaml" >"$state/obsgate.yaml"
-sed "s|@STATE@|$state|g" "$here/prometheus.yml" >"$state/prometheus.yml"
+# Prometheus: the local tenant jobs plus the shipped jobs and alerts of deploy/prometheus/.
+python3 "$here/render_prometheus.py" "$state" >"$state/prometheus.yml" ||
+  die "render_prometheus.py failed"
 if command -v promtool >/dev/null; then
   promtool check config "$state/prometheus.yml" >"$state/promtool.log" 2>&1 ||
     die "promtool check config failed: $(cat "$state/promtool.log")"

@@ -182,12 +182,18 @@ def the_active_node_metrics_carry_obsgates_token_not_the_clients():
 
 @check
 def prometheus_scrapes_the_fanout_and_obsgate_itself():
+    # The jobs and alerts of deploy/prometheus/, rendered by render_prometheus.py.
     def up(job):
         _, _, body = http("GET", PROM + "/api/v1/query?" + urllib.parse.urlencode(
             {"query": 'up{job="%s"} == 1' % job}))
         return json.loads(body)["data"]["result"]
     wait_until(lambda: up("openbao-all-nodes"), 40, "job openbao-all-nodes not up")
+    wait_until(lambda: up("openbao-active"), 40, "job openbao-active not up")
     wait_until(lambda: up("obsgate"), 40, "job obsgate not up")
+    _, _, body = http("GET", PROM + "/api/v1/rules?type=alert")
+    names = {r["name"] for g in json.loads(body)["data"]["groups"] for r in g["rules"]}
+    expect("ObsgateJwksRefreshFailing" in names and "ObsgateDown" in names,
+           "the shipped alerts are not loaded: %s" % sorted(names))
 
 
 # --- writes ----------------------------------------------------------------------------------
