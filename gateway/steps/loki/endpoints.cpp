@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "config/config.h"
+#include "gateway/steps/query_api/endpoints.h"
 
 namespace obsgate::gateway::loki_api {
 
@@ -12,36 +13,25 @@ namespace {
 
 namespace logql = filters::logql;
 
-constexpr std::string_view kLabelValuesPrefix = "/loki/api/v1/label/{";
-constexpr std::string_view kLabelValuesSuffix = "}/values";
-
-struct PathEntry {
-  std::string_view path;
-  Endpoint endpoint;
-  std::string_view name;
+// Label values is the one pattern with a path parameter: "/loki/api/v1/label/{name}/values".
+constexpr query_api::EndpointTable<Endpoint, 12> kTable{
+    {{
+        {"/loki/api/v1/query", Endpoint::kQuery, "query"},
+        {"/loki/api/v1/query_range", Endpoint::kQueryRange, "query_range"},
+        {"/loki/api/v1/labels", Endpoint::kLabels, "labels"},
+        {"/loki/api/v1/label", Endpoint::kLabels, "labels"},
+        {"/loki/api/v1/series", Endpoint::kSeries, "series"},
+        {"/loki/api/v1/index/stats", Endpoint::kIndexStats, "index_stats"},
+        {"/loki/api/v1/index/volume", Endpoint::kIndexVolume, "index_volume"},
+        {"/loki/api/v1/index/volume_range", Endpoint::kIndexVolumeRange, "index_volume_range"},
+        {"/loki/api/v1/patterns", Endpoint::kPatterns, "patterns"},
+        {"/loki/api/v1/detected_labels", Endpoint::kDetectedLabels, "detected_labels"},
+        {"/loki/api/v1/detected_fields", Endpoint::kDetectedFields, "detected_fields"},
+        {"/loki/api/v1/tail", Endpoint::kTail, "tail"},
+    }},
+    "/loki/api/v1/label/{",
+    Endpoint::kLabelValues,
 };
-constexpr std::array<PathEntry, 13> kPaths = {{
-    {"/loki/api/v1/query", Endpoint::kQuery, "query"},
-    {"/loki/api/v1/query_range", Endpoint::kQueryRange, "query_range"},
-    {"/loki/api/v1/labels", Endpoint::kLabels, "labels"},
-    {"/loki/api/v1/label", Endpoint::kLabels, "labels"},
-    {"/loki/api/v1/series", Endpoint::kSeries, "series"},
-    {"/loki/api/v1/index/stats", Endpoint::kIndexStats, "index_stats"},
-    {"/loki/api/v1/index/volume", Endpoint::kIndexVolume, "index_volume"},
-    {"/loki/api/v1/index/volume_range", Endpoint::kIndexVolumeRange, "index_volume_range"},
-    {"/loki/api/v1/patterns", Endpoint::kPatterns, "patterns"},
-    {"/loki/api/v1/detected_labels", Endpoint::kDetectedLabels, "detected_labels"},
-    {"/loki/api/v1/detected_fields", Endpoint::kDetectedFields, "detected_fields"},
-    {"/loki/api/v1/tail", Endpoint::kTail, "tail"},
-    {"", Endpoint::kLabelValues, "label_values"},  // pattern, see is_label_values_pattern
-}};
-
-bool is_label_values_pattern(std::string_view p) {
-  return p.size() > kLabelValuesPrefix.size() + kLabelValuesSuffix.size() &&
-         p.substr(0, kLabelValuesPrefix.size()) == kLabelValuesPrefix &&
-         p.substr(p.size() - kLabelValuesSuffix.size()) == kLabelValuesSuffix &&
-         p.find('/', kLabelValuesPrefix.size()) == p.size() - kLabelValuesSuffix.size() + 1;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) {
@@ -202,33 +192,13 @@ Result<Plan> series(const routing::Params& in, const logql::LogsPolicy& policy) 
 }  // namespace
 
 std::optional<Endpoint> endpoint_for_path(std::string_view route_path) {
-  for (const auto& e : kPaths) {
-    if (!e.path.empty() && e.path == route_path) {
-      return e.endpoint;
-    }
-  }
-  if (is_label_values_pattern(route_path)) {
-    return Endpoint::kLabelValues;
-  }
-  return std::nullopt;
+  return kTable.find(route_path);
 }
 
-std::string_view endpoint_name(Endpoint e) noexcept {
-  for (const auto& p : kPaths) {
-    if (p.endpoint == e) {
-      return p.name;
-    }
-  }
-  return "unknown";
-}
+std::string_view endpoint_name(Endpoint e) noexcept { return kTable.name(e); }
 
 std::string label_param_name(std::string_view route_path) {
-  if (!is_label_values_pattern(route_path)) {
-    return {};
-  }
-  return std::string(route_path.substr(
-      kLabelValuesPrefix.size(),
-      route_path.size() - kLabelValuesPrefix.size() - kLabelValuesSuffix.size()));
+  return kTable.label_param_name(route_path);
 }
 
 const routing::ParamPolicy& single_valued_params() {

@@ -2,10 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <prometheus/registry.h>
 
 #include <charconv>
-#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,8 +13,11 @@
 #include "config/config.h"
 #include "filters/response/response.h"
 #include "gateway/steps/loki/endpoints.h"
+#include "gateway/steps/loki/detected.h"
 #include "gateway/steps/loki/fanout.h"
 #include "gateway/steps/loki/metrics.h"
+#include "gateway/steps/query_api/factory.h"
+#include "gateway/steps/query_api/request.h"
 #include "gateway/steps/services.h"
 
 namespace obsgate::gateway::loki_api {
@@ -82,10 +83,7 @@ class LokiStep final : public Step {
       co_return deny(r, 400, "the X-Obsgate-Tenant header may be given once",
                      "tenant_header_repeated", Outcome::kInvalid);
     }
-    std::optional<std::string_view> header;
-    if (!r.tenant.empty()) {
-      header = r.tenant;
-    }
+    const std::optional<std::string_view> header = query_api::tenant_header(r);
     auto access = s_->policy->logs(r.principal, header);
     if (!access.ok()) {
       co_return deny(r, 403, access.status().message(), header ? "tenant_header" : "no_scope",
@@ -93,9 +91,7 @@ class LokiStep final : public Step {
     }
     policy_ = std::move(access->policy);
 
-    static const routing::Params kNoForm;
-    auto merged = routing::merge_url_and_form(r.query, r.form ? *r.form : kNoForm,
-                                              single_valued_params());
+    auto merged = query_api::merged_params(r, single_valued_params());
     if (!merged.ok()) {
       s_->metrics->rewrite_error(RewriteError::kParams);
       co_return deny(r, 400, "parameter given more than once: " + merged.status().message(),
@@ -128,14 +124,7 @@ class LokiStep final : public Step {
     if (!plan->per_rule_queries.empty()) {
       co_return co_await fan_out(r, *plan, post);
     }
-    std::string encoded = routing::encode_params(plan->params);
-    if (post) {
-      r.forward_body = std::move(encoded);
-      r.forward_content_type = "application/x-www-form-urlencoded";
-      r.forward_query = std::string();
-    } else {
-      r.forward_query = std::move(encoded);
-    }
+    query_api::forward_params(r, plan->params);
     if (filter_) {
       r.head.erase(http::field::accept_encoding);  // the body will be read
     }
@@ -148,8 +137,7 @@ class LokiStep final : public Step {
     if (state_ != State::kForwarded || !reads_body(head)) {
       return Action::kContinue;
     }
-    const auto enc = head[http::field::content_encoding];
-    if (!enc.empty() && !boost::beast::iequals(enc, "identity")) {
+    if (query_api::is_compressed(head)) {
       s_->metrics->rewrite_error(RewriteError::kResponse);
       return respond(r, 502, "the upstream response is compressed and cannot be filtered",
                      "response_encoding");
@@ -217,8 +205,7 @@ class LokiStep final : public Step {
       co_return deny(r, 400, (!limit.ok() ? limit.status() : dir.status()).message(),
                      "invalid_param", Outcome::kInvalid);
     }
-    const UpstreamFetcher& fetch = s_->options.fetch;
-    std::vector<std::string> bodies;
+    std::vector<UpstreamCall> calls;
     for (const std::string& q : plan.per_rule_queries) {
       routing::Params p = plan.params;
       p.set("query", q);
@@ -232,7 +219,18 @@ class LokiStep final : public Step {
       if (auto flags = r.head[kEncodingFlags]; !flags.empty()) {
         call.headers.emplace_back(std::string(kEncodingFlags), std::string(flags));
       }
-      auto res = co_await fetch(r.cfg, r.route, std::move(call));
+      calls.push_back(std::move(call));
+    }
+    UpstreamFetcher fetch = s_->options.fetch;
+    FetchResults results = co_await fetch_all(std::move(fetch), r.cfg, r.route, std::move(calls),
+                                              s_->options.max_fanout_in_flight);
+    // The first failure in rule order decides (fetch_all ran every rule before it).
+    std::vector<std::string> bodies;
+    for (auto& slot : results) {
+      if (!slot) {
+        break;  // not started after an earlier failure; unreachable before one
+      }
+      Result<UpstreamAnswer>& res = *slot;
       if (!res.ok()) {
         s_->metrics->rewrite_error(RewriteError::kResponse);
         const bool timeout = res.status().code() == Code::kDeadlineExceeded;
@@ -254,6 +252,9 @@ class LokiStep final : public Step {
                        status == 502 ? Outcome::kFailed : Outcome::kInvalid);
       }
       bodies.push_back(std::move(res->body));
+    }
+    if (bodies.size() != results.size()) {
+      co_return filter_failed(r, Status::internal("a fan-out query was not run"));
     }
     std::vector<std::string_view> views(bodies.begin(), bodies.end());
     auto merged = response::merge_loki_streams(views, *limit, *dir);
@@ -313,25 +314,17 @@ class LokiStep final : public Step {
 
   // Loki's errors may quote label sets: one naming a hidden label is replaced, status kept.
   bool redact_error(Request& r, unsigned status, std::string_view body) {
-    for (const std::string& label : policy_.scope.hidden_labels) {
-      if (body.find(label) != std::string_view::npos) {
-        s_->metrics->rewrite_error(RewriteError::kRedactedError);
-        respond(r, status,
-                "the query failed; the backend's message mentions a hidden label and is "
-                "withheld",
-                "redacted_error");
-        return true;
-      }
+    if (!query_api::names_hidden_label(body, policy_.scope.hidden_labels)) {
+      return false;
     }
-    return false;
+    s_->metrics->rewrite_error(RewriteError::kRedactedError);
+    respond(r, status, std::string(query_api::kWithheld), "redacted_error");
+    return true;
   }
 
   Action respond(Request& r, unsigned status, std::string message, std::string_view reason) {
     state_ = State::kDone;
-    r.reply = StepReply{};
-    r.reply.status = status;
-    r.reply.message = std::move(message);
-    r.reply.reason = "loki_denied{" + std::string(reason) + "}";
+    query_api::set_error_reply(r, status, std::move(message), "loki", reason);
     return Action::kRespond;
   }
 
@@ -348,16 +341,6 @@ class LokiStep final : public Step {
   std::string org_id_;
 };
 
-class Factory final : public StepFactory {
- public:
-  explicit Factory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
-  [[nodiscard]] std::unique_ptr<Step> create() const override {
-    return std::make_unique<LokiStep>(s_);
-  }
-
- private:
-  std::shared_ptr<const Shared> s_;
-};
 
 }  // namespace
 
@@ -406,17 +389,13 @@ Result<StepFactoryPtr> make_loki_step(const config::Config& cfg, const config::R
     return Status::invalid_argument(where + policy.status().message());
   }
   shared->policy = std::move(policy).value();
-  try {  // prometheus-cpp reports registry conflicts by throwing; this is load time
-    ::prometheus::Registry* reg = services.registry;
-    if (reg == nullptr) {
-      shared->own_registry = std::make_shared<::prometheus::Registry>();
-      reg = shared->own_registry.get();
-    }
-    shared->metrics = std::make_unique<StepMetrics>(*reg);
-  } catch (const std::exception& ex) {
-    return Status::internal(where + "metrics: " + ex.what());
+  auto metrics = query_api::build_metrics<StepMetrics>(services, shared->own_registry, where);
+  if (!metrics.ok()) {
+    return metrics.status();
   }
-  return StepFactoryPtr(std::make_shared<Factory>(std::move(shared)));
+  shared->metrics = std::move(metrics).value();
+  return StepFactoryPtr(
+      std::make_shared<query_api::SharedStateFactory<LokiStep, Shared>>(std::move(shared)));
 }
 
 }  // namespace obsgate::gateway::loki_api

@@ -20,8 +20,10 @@
 //   4. An auditor's query that may read audit streams adds {"audit_access","true"} to the
 //      decision-log line.
 //   5. Log queries over scope rules that do not collapse (query_range): one upstream query per
-//      rule through the UpstreamFetcher (gateway/client by default), merged with
-//      filters/response merge_loki_streams (limit, direction) and answered locally.
+//      rule through the UpstreamFetcher (gateway/client by default), run concurrently (at most
+//      LokiStepOptions::max_fanout_in_flight at once), merged with filters/response
+//      merge_loki_streams (limit, direction) and answered locally. The first failing rule in
+//      rule order decides the error reply, as if they had run one after the other.
 //   6. Responses carrying label names are buffered and have hidden labels removed only when the
 //      principal has hidden labels (streams, series, label lists, volume series, detected
 //      labels/fields); error bodies naming a hidden label are withheld. Tail frames are relayed
@@ -32,6 +34,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <utility>
@@ -59,8 +62,15 @@ struct UpstreamAnswer {
 using UpstreamFetcher = std::function<boost::asio::awaitable<Result<UpstreamAnswer>>(
     const config::Config& cfg, const config::Route& route, UpstreamCall call)>;
 
+// The default bound on concurrent sub-queries of one fan-out: enough to overlap the usual two to
+// four tenant rules at once, small enough that one request cannot open many upstream
+// connections.
+inline constexpr size_t kDefaultFanoutInFlight = 4;
+
 struct LokiStepOptions {
   UpstreamFetcher fetch;  // empty: upstream_fetcher() (fanout.h)
+  // Per-rule fan-out: sub-queries of one request in flight at once (fanout.h); 0 means 1.
+  size_t max_fanout_in_flight = kDefaultFanoutInFlight;
 };
 
 // Validates the route (a known Loki API path matching the enforcer, `auth: required`) and

@@ -1,10 +1,5 @@
 #include "gateway/steps/loki/metrics.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/registry.h>
-
-#include <string>
-
 namespace obsgate::gateway::loki_api {
 
 std::string_view outcome_name(Outcome o) noexcept {
@@ -31,36 +26,26 @@ std::string_view rewrite_error_name(RewriteError e) noexcept {
   return "unknown";
 }
 
-StepMetrics::StepMetrics(::prometheus::Registry& registry) {
-  auto& requests = ::prometheus::BuildCounter()
-                       .Name("obsgate_loki_requests_total")
-                       .Help("Loki API requests by endpoint and outcome")
-                       .Register(registry);
+namespace {
+
+query_api::ApiMetricNames names() {
+  query_api::ApiMetricNames n;
+  n.api = "loki";
+  n.requests_help = "Loki API requests by endpoint and outcome";
   for (size_t e = 0; e < kEndpointCount; ++e) {
-    for (size_t o = 0; o < kOutcomeCount; ++o) {
-      outcomes_[e][o] = &requests.Add(
-          {{"endpoint", std::string(endpoint_name(static_cast<Endpoint>(e)))},
-           {"result", std::string(outcome_name(static_cast<Outcome>(o)))}});
-    }
+    n.endpoints.push_back(endpoint_name(static_cast<Endpoint>(e)));
   }
-  // Shared with the prometheus step (same name and help): the registry merges the families.
-  auto& errors = ::prometheus::BuildCounter()
-                     .Name("obsgate_rewrite_errors_total")
-                     .Help("Query and response rewrites refused, by API and reason")
-                     .Register(registry);
+  for (size_t o = 0; o < kOutcomeCount; ++o) {
+    n.outcomes.push_back(outcome_name(static_cast<Outcome>(o)));
+  }
   for (size_t i = 0; i < kRewriteErrorCount; ++i) {
-    errors_[i] = &errors.Add(
-        {{"api", "loki"},
-         {"reason", std::string(rewrite_error_name(static_cast<RewriteError>(i)))}});
+    n.reasons.push_back(rewrite_error_name(static_cast<RewriteError>(i)));
   }
+  return n;
 }
 
-void StepMetrics::outcome(Endpoint e, Outcome o) {
-  outcomes_[static_cast<size_t>(e)][static_cast<size_t>(o)]->Increment();
-}
+}  // namespace
 
-void StepMetrics::rewrite_error(RewriteError e) {
-  errors_[static_cast<size_t>(e)]->Increment();
-}
+StepMetrics::StepMetrics(::prometheus::Registry& registry) : m_(registry, names()) {}
 
 }  // namespace obsgate::gateway::loki_api

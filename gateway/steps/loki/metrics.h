@@ -1,23 +1,17 @@
 // Self-metrics of the loki step, declared once (CONVENTIONS #11):
 //   obsgate_loki_requests_total{endpoint, result}     one outcome per request
 //   obsgate_rewrite_errors_total{api="loki", reason}  rewrites refused (400/403/502)
-// obsgate_rewrite_errors_total is shared with the prometheus step (api="prometheus"): both
-// build it with the same name and help, and prometheus-cpp's registry (InsertBehavior::Merge,
-// the default) hands the second builder the existing family, to which we add our label sets.
+// Both families are built by query_api::ApiMetrics (gateway/steps/query_api/metrics.h), which
+// the prometheus step uses too: obsgate_rewrite_errors_total is one family for both APIs.
 // Labels come from bounded enums only.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "gateway/steps/loki/endpoints.h"
-
-namespace prometheus {
-class Counter;
-class Registry;
-}  // namespace prometheus
+#include "gateway/steps/query_api/metrics.h"
 
 namespace obsgate::gateway::loki_api {
 
@@ -47,12 +41,13 @@ std::string_view rewrite_error_name(RewriteError e) noexcept;
 class StepMetrics {
  public:
   explicit StepMetrics(::prometheus::Registry& registry);
-  void outcome(Endpoint e, Outcome o);
-  void rewrite_error(RewriteError e);
+  void outcome(Endpoint e, Outcome o) {
+    m_.outcome(static_cast<size_t>(e), static_cast<size_t>(o));
+  }
+  void rewrite_error(RewriteError e) { m_.rewrite_error(static_cast<size_t>(e)); }
 
  private:
-  std::array<std::array<::prometheus::Counter*, kOutcomeCount>, kEndpointCount> outcomes_{};
-  std::array<::prometheus::Counter*, kRewriteErrorCount> errors_{};
+  query_api::ApiMetrics m_;
 };
 
 }  // namespace obsgate::gateway::loki_api

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "filters/promql/promql.h"
+#include "gateway/steps/query_api/endpoints.h"
 
 namespace obsgate::gateway::prom_api {
 
@@ -12,35 +13,25 @@ namespace {
 
 namespace promql = filters::promql;
 
-constexpr std::string_view kLabelValuesPrefix = "/api/v1/label/{";
-constexpr std::string_view kLabelValuesSuffix = "}/values";
-
-struct PathEntry {
-  std::string_view path;
-  Endpoint endpoint;
-  std::string_view name;
+// Label values is the one pattern with a path parameter: "/api/v1/label/{name}/values".
+constexpr query_api::EndpointTable<Endpoint, 10> kTable{
+    {{
+        {"/api/v1/query", Endpoint::kQuery, "query"},
+        {"/api/v1/query_range", Endpoint::kQueryRange, "query_range"},
+        {"/api/v1/query_exemplars", Endpoint::kQueryExemplars, "query_exemplars"},
+        {"/api/v1/series", Endpoint::kSeries, "series"},
+        {"/api/v1/labels", Endpoint::kLabels, "labels"},
+        {"/federate", Endpoint::kFederate, "federate"},
+        {"/api/v1/rules", Endpoint::kRules, "rules"},
+        {"/api/v1/alerts", Endpoint::kAlerts, "alerts"},
+        {"/api/v1/metadata", Endpoint::kMetadata, "metadata"},
+        {"/api/v1/status/buildinfo", Endpoint::kBuildinfo, "buildinfo"},
+    }},
+    "/api/v1/label/{",
+    Endpoint::kLabelValues,
 };
-constexpr std::array<PathEntry, 10> kPaths = {{
-    {"/api/v1/query", Endpoint::kQuery, "query"},
-    {"/api/v1/query_range", Endpoint::kQueryRange, "query_range"},
-    {"/api/v1/query_exemplars", Endpoint::kQueryExemplars, "query_exemplars"},
-    {"/api/v1/series", Endpoint::kSeries, "series"},
-    {"/api/v1/labels", Endpoint::kLabels, "labels"},
-    {"/federate", Endpoint::kFederate, "federate"},
-    {"/api/v1/rules", Endpoint::kRules, "rules"},
-    {"/api/v1/alerts", Endpoint::kAlerts, "alerts"},
-    {"/api/v1/metadata", Endpoint::kMetadata, "metadata"},
-    {"/api/v1/status/buildinfo", Endpoint::kBuildinfo, "buildinfo"},
-}};
 
 constexpr std::string_view kMatch = "match[]";
-
-bool is_label_values_pattern(std::string_view p) {
-  return p.size() > kLabelValuesPrefix.size() + kLabelValuesSuffix.size() &&
-         p.substr(0, kLabelValuesPrefix.size()) == kLabelValuesPrefix &&
-         p.substr(p.size() - kLabelValuesSuffix.size()) == kLabelValuesSuffix &&
-         p.find('/', kLabelValuesPrefix.size()) == p.size() - kLabelValuesSuffix.size() + 1;
-}
 
 void put_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -117,36 +108,13 @@ Status narrow_matches(routing::Params& out, const routing::Params& in,
 }  // namespace
 
 std::optional<Endpoint> endpoint_for_path(std::string_view route_path) {
-  for (const auto& e : kPaths) {
-    if (e.path == route_path) {
-      return e.endpoint;
-    }
-  }
-  if (is_label_values_pattern(route_path)) {
-    return Endpoint::kLabelValues;
-  }
-  return std::nullopt;
+  return kTable.find(route_path);
 }
 
-std::string_view endpoint_name(Endpoint e) noexcept {
-  if (e == Endpoint::kLabelValues) {
-    return "label_values";
-  }
-  for (const auto& p : kPaths) {
-    if (p.endpoint == e) {
-      return p.name;
-    }
-  }
-  return "unknown";
-}
+std::string_view endpoint_name(Endpoint e) noexcept { return kTable.name(e); }
 
 std::string label_param_name(std::string_view route_path) {
-  if (!is_label_values_pattern(route_path)) {
-    return {};
-  }
-  return std::string(route_path.substr(
-      kLabelValuesPrefix.size(),
-      route_path.size() - kLabelValuesPrefix.size() - kLabelValuesSuffix.size()));
+  return kTable.label_param_name(route_path);
 }
 
 const routing::ParamPolicy& single_valued_params() {

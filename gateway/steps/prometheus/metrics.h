@@ -1,20 +1,18 @@
 // Self-metrics of the prometheus step, declared once (CONVENTIONS #11):
 //   obsgate_prometheus_requests_total{endpoint, result}  one outcome per request
 //   obsgate_rewrite_errors_total{api="prometheus", reason} rewrites refused (400/403/502)
-// Labels come from bounded enums only. Counters live in the registry the server owns; every
-// route and config generation shares them (the registry merges families of the same name).
+// Both families are built by query_api::ApiMetrics (gateway/steps/query_api/metrics.h), which
+// the loki step uses too. Labels come from bounded enums only. Counters live in the registry the
+// server owns; every route and config generation shares them (the registry merges families of
+// the same name).
 #pragma once
 
-#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "gateway/steps/prometheus/endpoints.h"
-
-namespace prometheus {
-class Counter;
-class Registry;
-}  // namespace prometheus
+#include "gateway/steps/query_api/metrics.h"
 
 namespace obsgate::gateway::prom_api {
 
@@ -44,13 +42,13 @@ std::string_view rewrite_error_name(RewriteError e) noexcept;
 class StepMetrics {
  public:
   explicit StepMetrics(::prometheus::Registry& registry);
-  void outcome(Endpoint e, Outcome o);
-  void rewrite_error(RewriteError e);
+  void outcome(Endpoint e, Outcome o) {
+    m_.outcome(static_cast<size_t>(e), static_cast<size_t>(o));
+  }
+  void rewrite_error(RewriteError e) { m_.rewrite_error(static_cast<size_t>(e)); }
 
  private:
-  static constexpr size_t kEndpoints = static_cast<size_t>(Endpoint::kBuildinfo) + 1;
-  std::array<std::array<::prometheus::Counter*, kOutcomeCount>, kEndpoints> outcomes_{};
-  std::array<::prometheus::Counter*, kRewriteErrorCount> errors_{};
+  query_api::ApiMetrics m_;
 };
 
 }  // namespace obsgate::gateway::prom_api

@@ -1,10 +1,7 @@
 #include "gateway/steps/prometheus/prometheus.h"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <prometheus/registry.h>
 
-#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +13,8 @@
 #include "gateway/steps/prometheus/endpoints.h"
 #include "gateway/steps/prometheus/metrics.h"
 #include "gateway/steps/prometheus/visible_names.h"
+#include "gateway/steps/query_api/factory.h"
+#include "gateway/steps/query_api/request.h"
 #include "gateway/steps/services.h"
 
 namespace obsgate::gateway::prom_api {
@@ -73,10 +72,7 @@ class PrometheusStep final : public Step {
       co_return deny(r, 400, "the X-Obsgate-Tenant header may be given once",
                      "tenant_header_repeated", Outcome::kInvalid);
     }
-    std::optional<std::string_view> header;
-    if (!r.tenant.empty()) {
-      header = r.tenant;
-    }
+    const std::optional<std::string_view> header = query_api::tenant_header(r);
     auto access = s_->policy->metrics(r.principal, header);
     if (!access.ok()) {
       co_return deny(r, 403, access.status().message(), header ? "tenant_header" : "no_scope",
@@ -89,9 +85,7 @@ class PrometheusStep final : public Step {
     }
     scope_ = std::move(access->scope);
 
-    static const routing::Params kNoForm;
-    auto merged = routing::merge_url_and_form(r.query, r.form ? *r.form : kNoForm,
-                                              single_valued_params());
+    auto merged = query_api::merged_params(r, single_valued_params());
     if (!merged.ok()) {
       s_->metrics->rewrite_error(RewriteError::kParams);
       co_return deny(r, 400, "parameter given more than once: " + merged.status().message(),
@@ -135,14 +129,7 @@ class PrometheusStep final : public Step {
                      forbidden ? Outcome::kDenied : Outcome::kInvalid);
     }
     // The forwarded request is rebuilt from the enforced parameters alone.
-    std::string encoded = routing::encode_params(*out);
-    if (r.head.method() == http::verb::post) {
-      r.forward_body = std::move(encoded);
-      r.forward_content_type = "application/x-www-form-urlencoded";
-      r.forward_query = std::string();
-    } else {
-      r.forward_query = std::move(encoded);
-    }
+    query_api::forward_params(r, *out);
     filter_ = filters_always(e) || (carries_labels(e) && !scope_.hidden_labels.empty());
     if (filter_) {
       // The body will be read: it must arrive uncompressed, and federate in the text format.
@@ -160,8 +147,7 @@ class PrometheusStep final : public Step {
     if (state_ != State::kForwarded || !filter_) {
       return Action::kContinue;
     }
-    const auto enc = head[http::field::content_encoding];
-    if (!enc.empty() && !boost::beast::iequals(enc, "identity")) {
+    if (query_api::is_compressed(head)) {
       s_->metrics->rewrite_error(RewriteError::kResponse);
       return respond(r, 502, "the upstream response is compressed and cannot be filtered",
                      "response_encoding");
@@ -224,24 +210,16 @@ class PrometheusStep final : public Step {
   // Some Prometheus errors quote whole label sets ("found duplicate series for the match group
   // {...}"): an error that names a hidden label is replaced, keeping its status.
   Action redact_error(Request& r, ResponseHead& head, std::string_view body) {
-    for (const std::string& label : scope_.hidden_labels) {
-      if (body.find(label) != std::string_view::npos) {
-        s_->metrics->rewrite_error(RewriteError::kRedactedError);
-        return respond(r, head.result_int(),
-                       "the query failed; the backend's message mentions a hidden label and is "
-                       "withheld",
-                       "redacted_error");
-      }
+    if (!query_api::names_hidden_label(body, scope_.hidden_labels)) {
+      return Action::kContinue;
     }
-    return Action::kContinue;
+    s_->metrics->rewrite_error(RewriteError::kRedactedError);
+    return respond(r, head.result_int(), std::string(query_api::kWithheld), "redacted_error");
   }
 
   Action respond(Request& r, unsigned status, std::string message, std::string_view reason) {
     state_ = State::kDone;
-    r.reply = StepReply{};
-    r.reply.status = status;
-    r.reply.message = std::move(message);
-    r.reply.reason = "prometheus_denied{" + std::string(reason) + "}";
+    query_api::set_error_reply(r, status, std::move(message), "prometheus", reason);
     return Action::kRespond;
   }
 
@@ -258,16 +236,6 @@ class PrometheusStep final : public Step {
   std::set<std::string> visible_names_;
 };
 
-class Factory final : public StepFactory {
- public:
-  explicit Factory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
-  [[nodiscard]] std::unique_ptr<Step> create() const override {
-    return std::make_unique<PrometheusStep>(s_);
-  }
-
- private:
-  std::shared_ptr<const Shared> s_;
-};
 
 }  // namespace
 
@@ -298,17 +266,13 @@ Result<StepFactoryPtr> make_prometheus_step(const config::Config& cfg, const con
     return Status::invalid_argument(where + policy.status().message());
   }
   shared->policy = std::move(policy).value();
-  try {  // prometheus-cpp reports registry conflicts by throwing; this is load time
-    ::prometheus::Registry* reg = services.registry;
-    if (reg == nullptr) {
-      shared->own_registry = std::make_shared<::prometheus::Registry>();
-      reg = shared->own_registry.get();
-    }
-    shared->metrics = std::make_unique<StepMetrics>(*reg);
-  } catch (const std::exception& ex) {
-    return Status::internal(where + "metrics: " + ex.what());
+  auto metrics = query_api::build_metrics<StepMetrics>(services, shared->own_registry, where);
+  if (!metrics.ok()) {
+    return metrics.status();
   }
-  return StepFactoryPtr(std::make_shared<Factory>(std::move(shared)));
+  shared->metrics = std::move(metrics).value();
+  return StepFactoryPtr(std::make_shared<query_api::SharedStateFactory<PrometheusStep, Shared>>(
+      std::move(shared)));
 }
 
 }  // namespace obsgate::gateway::prom_api

@@ -4,13 +4,17 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <chrono>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,7 @@
 #include "gateway/routing/params.h"
 #include "gateway/steps/loki/loki.h"
 #include "gateway/steps/services.h"
+#include "tests/gateway/steps/common/step_exchange.h"
 
 namespace {
 
@@ -27,16 +32,12 @@ namespace config = obsgate::config;
 using obsgate::Result;
 using obsgate::filters::MatchOp;
 using obsgate::gateway::Action;
-using obsgate::gateway::ConnectionInfo;
-using obsgate::gateway::Request;
-using obsgate::gateway::RequestHead;
-using obsgate::gateway::ResponseHead;
 using obsgate::gateway::Services;
 using obsgate::gateway::StepFactoryPtr;
-using obsgate::routing::Params;
 namespace la = obsgate::gateway::loki_api;
 
-config::Config make_config() {
+// `fourth`: team-d, whose rule (cluster="d") collapses with no other, for fan-outs of three.
+config::Config make_config(bool fourth = false) {
   config::Config c;
   config::Upstream up;
   up.name = "loki";
@@ -55,35 +56,37 @@ config::Config make_config() {
   c2.name = "team-c";
   c2.logs = config::ReadScope{{{{"team", MatchOp::kEq, "c"}}}, {}};
   c.tenants.tenants = {a, b, c2};
+  if (fourth) {
+    config::Tenant d;
+    d.name = "team-d";
+    d.logs = config::ReadScope{{{{"cluster", MatchOp::kEq, "d"}}}, {}};
+    c.tenants.tenants.push_back(d);
+  }
   c.tenants.unrestricted_roles = {"admin"};
   c.tenants.audit.streams = {{{"stream", MatchOp::kEq, "audit"}}};
   c.tenants.audit.auditor_roles = {"auditor"};
   return c;
 }
 
-struct Input {
-  std::string path = "/loki/api/v1/query_range";
-  http::verb method = http::verb::get;
-  std::string query;
-  std::optional<std::string> form;
-  std::vector<std::string> tenants = {"team-a"};
-  std::vector<std::string> roles;
-  std::string tenant_header;
-  bool tenant_repeated = false;
-  bool authenticated = true;
-  std::string label;
-};
+using Input = obsgate::test::StepInput;
 
 struct Env {
-  config::Config cfg = make_config();
+  config::Config cfg;
   config::Route route;
   prometheus::Registry registry;
   Services services;
   StepFactoryPtr factory;
   std::vector<la::UpstreamCall> calls;
   std::map<std::string, la::UpstreamAnswer> answers;  // by the call's query parameter
+  std::map<std::string, int> delay_ms;                // by the call's query parameter
+  std::set<std::string> timeouts;                     // queries answered DeadlineExceeded
+  size_t in_flight = 0;
+  size_t max_in_flight_seen = 0;
+  std::vector<std::string> finished;  // queries, in the order their answers came back
 
-  explicit Env(std::string path, config::Enforcer enforcer = config::Enforcer::kLokiQuery) {
+  explicit Env(std::string path, config::Enforcer enforcer = config::Enforcer::kLokiQuery,
+               size_t max_in_flight = la::kDefaultFanoutInFlight, bool fourth = false)
+      : cfg(make_config(fourth)) {
     route.name = "r";
     route.path = std::move(path);
     route.upstream = "loki";
@@ -91,12 +94,23 @@ struct Env {
     route.auth = config::AuthMode::kRequired;
     services.registry = &registry;
     la::LokiStepOptions opts;
+    opts.max_fanout_in_flight = max_in_flight;
     opts.fetch = [this](const config::Config&, const config::Route&,
                         la::UpstreamCall call) -> asio::awaitable<Result<la::UpstreamAnswer>> {
       auto p = obsgate::routing::parse_params(call.query.empty() ? call.body : call.query);
       REQUIRE(p.ok());
       const std::string q(p->first("query").value_or(""));
       calls.push_back(std::move(call));
+      max_in_flight_seen = std::max(max_in_flight_seen, ++in_flight);
+      // Every call yields at least once, so calls started together overlap.
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      t.expires_after(std::chrono::milliseconds(delay_ms.count(q) ? delay_ms[q] : 0));
+      co_await t.async_wait(asio::use_awaitable);
+      --in_flight;
+      finished.push_back(q);
+      if (timeouts.count(q) != 0) {
+        co_return obsgate::Status::deadline_exceeded("upstream_response timeout");
+      }
       auto it = answers.find(q);
       if (it == answers.end()) {
         co_return obsgate::Status::unavailable("connection refused");
@@ -110,99 +124,15 @@ struct Env {
   }
 
   double rewrite_errors(const std::string& reason) {
-    for (const auto& fam : registry.Collect()) {
-      if (fam.name != "obsgate_rewrite_errors_total") {
-        continue;
-      }
-      for (const auto& m : fam.metric) {
-        bool api = false;
-        bool why = false;
-        for (const auto& l : m.label) {
-          api = api || (l.name == "api" && l.value == "loki");
-          why = why || (l.name == "reason" && l.value == reason);
-        }
-        if (api && why) {
-          return m.counter.value;
-        }
-      }
-    }
-    return -1;
+    return obsgate::test::counter_value(registry, "obsgate_rewrite_errors_total",
+                                        {{"api", "loki"}, {"reason", reason}});
   }
+
 };
 
-struct Exchange {
-  RequestHead head;
-  obsgate::routing::PathParams path_params;
-  Params query;
-  std::optional<Params> form;
-  ConnectionInfo conn;
-  std::unique_ptr<Request> r;
-  std::unique_ptr<obsgate::gateway::Step> step;
-  Action action = Action::kContinue;
-
-  Exchange(Env& env, const Input& in) {
-    head.method(in.method);
-    head.target(in.path + (in.query.empty() ? "" : "?" + in.query));
-    head.set(http::field::accept_encoding, "gzip");
-    auto q = obsgate::routing::parse_params(in.query);
-    REQUIRE(q.ok());
-    query = *q;
-    if (in.form) {
-      auto f = obsgate::routing::parse_params(*in.form);
-      REQUIRE(f.ok());
-      form = *f;
-    }
-    if (!in.label.empty()) {
-      path_params.emplace_back("name").value = in.label;
-    }
-    r = std::make_unique<Request>(Request{.head = head,
-                                          .path = in.path,
-                                          .path_params = path_params,
-                                          .query = query,
-                                          .form = form ? &*form : nullptr,
-                                          .conn = conn,
-                                          .cfg = env.cfg,
-                                          .route = env.route});
-    r->authenticated = in.authenticated;
-    r->principal.subject = "u";
-    r->principal.tenants = in.tenants;
-    r->principal.roles = in.roles;
-    r->tenant = in.tenant_header;
-    r->tenant_repeated = in.tenant_repeated;
-    step = env.factory->create();
-    asio::io_context io;
-    bool done = false;
-    asio::co_spawn(io, step->on_request(*r), [&](std::exception_ptr e, Action a) {
-      REQUIRE_FALSE(e);
-      action = a;
-      done = true;
-    });
-    io.run();
-    REQUIRE(done);
-  }
-
-  Action respond(unsigned status, std::string& body, std::string content_encoding = {}) {
-    ResponseHead res;
-    res.result(status);
-    if (!content_encoding.empty()) {
-      res.set(http::field::content_encoding, content_encoding);
-    }
-    if (step->on_response_head(*r, res) == Action::kRespond) {
-      return Action::kRespond;
-    }
-    if (!step->wants_response_body(*r, res)) {
-      return Action::kContinue;
-    }
-    return step->on_response_body(*r, res, body);
-  }
-
-  [[nodiscard]] Params forwarded() const {
-    REQUIRE((r->forward_body || r->forward_query));
-    const std::string& text = r->forward_body ? *r->forward_body : *r->forward_query;
-    auto p = obsgate::routing::parse_params(text);
-    REQUIRE(p.ok());
-    return *p;
-  }
+// One exchange through the step (tests/gateway/steps/common/step_exchange.h).
+struct Exchange : obsgate::test::StepExchange {
+  Exchange(Env& env, const Input& in) : StepExchange(*env.factory, env.cfg, env.route, in) {}
 };
 
 using Check = std::function<void(Exchange&, Env&)>;
@@ -220,12 +150,7 @@ Check forwards(std::string key, std::vector<std::string> want) {
   return [key, want](Exchange& x, Env&) {
     INFO(x.r->reply.message);
     REQUIRE(x.action == Action::kContinue);
-    std::vector<std::string> got;
-    const Params fwd = x.forwarded();
-    for (auto v : fwd.get_all(key)) {
-      got.emplace_back(v);
-    }
-    CHECK(got == want);
+    CHECK(x.forwarded(key) == want);
   };
 }
 Check org_id(std::string want) {
@@ -270,10 +195,7 @@ Input in(std::string query, std::string path = "/loki/api/v1/query_range") {
   i.path = std::move(path);
   return i;
 }
-Input with(Input i, const std::function<void(Input&)>& f) {
-  f(i);
-  return i;
-}
+using obsgate::test::with;
 
 TEST_CASE("loki step: requests", "[loki][step]") {
   const std::string kQR = "/loki/api/v1/query_range";
@@ -443,6 +365,84 @@ TEST_CASE("loki step: per-rule fan-out", "[loki][step]") {
     CHECK(env.calls[0].method == "POST");
     CHECK(env.calls[0].query.empty());
     CHECK(x.r->reply.status == 200);
+  }
+}
+
+TEST_CASE("loki step: fan-out runs rules concurrently, bounded", "[loki][step]") {
+  const std::string qa = R"({app="x", namespace="a", stream!="audit"})";
+  const std::string qc = R"({app="x", team="c", stream!="audit"})";
+  const std::string qd = R"({app="x", cluster="d", stream!="audit"})";
+  const Input three = with(in(R"(query={app="x"}&limit=2&direction=backward)"),
+                           [](Input& i) { i.tenants = {"team-a", "team-c", "team-d"}; });
+  const auto ok = [](const std::string& tag) {
+    return la::UpstreamAnswer{200, streams(R"({"app":"x","tag":")" + tag + R"("})",
+                                           {R"([")" + std::to_string(tag.size()) + R"(",")" +
+                                            tag + R"("])"})};
+  };
+  struct BoundCase {
+    std::string name;
+    size_t bound;
+    size_t want_max;
+  };
+  const std::vector<BoundCase> bounds = {
+      {"default bound: all three at once", la::kDefaultFanoutInFlight, 3},
+      {"bound 2", 2, 2},
+      {"bound 1 is sequential", 1, 1},
+      {"bound 0 counts as 1", 0, 1},
+  };
+  for (const auto& c : bounds) {
+    DYNAMIC_SECTION(c.name) {
+      Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, c.bound, true);
+      env.answers[qa] = ok("a");
+      env.answers[qc] = ok("cc");
+      env.answers[qd] = ok("ddd");
+      env.delay_ms[qa] = 5;  // the first rule answers last when they overlap
+      Exchange x(env, three);
+      REQUIRE(x.action == Action::kRespond);
+      CHECK(x.r->reply.status == 200);
+      CHECK(env.calls.size() == 3);
+      CHECK(env.max_in_flight_seen == c.want_max);
+      // The merge does not depend on the order answers came back: limit 2, backward keeps the
+      // two newest entries (ddd at 3, cc at 2), never the slow rule's older one.
+      const std::string& body = x.r->reply.body;
+      CAPTURE(body);
+      CHECK(body.find("\"ddd\"]") != std::string::npos);
+      CHECK(body.find("\"cc\"]") != std::string::npos);
+      CHECK(body.find("\"a\"]") == std::string::npos);
+      if (c.want_max > 1) {
+        CHECK(env.finished.back() == qa);  // really overlapped: the slow first rule last
+      }
+    }
+  }
+  SECTION("the first failing rule in rule order decides, whichever failed first") {
+    Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, 4, true);
+    env.answers[qa] = {400, "parse error at line 1\n"};  // slow refusal of rule 1
+    env.delay_ms[qa] = 5;
+    env.answers[qd] = ok("ddd");  // rule 2 (team-c) unreachable, answers at once
+    Exchange x(env, three);
+    REQUIRE(x.action == Action::kRespond);
+    CHECK(x.r->reply.status == 400);
+    CHECK(x.r->reply.message == "parse error at line 1");
+    CHECK(env.in_flight == 0);  // nothing left running behind the reply
+  }
+  SECTION("a failure stops further sub-queries from starting") {
+    Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, 1, true);
+    env.answers[qd] = ok("ddd");  // rule 1 (team-a) unreachable
+    Exchange x(env, three);
+    REQUIRE(x.action == Action::kRespond);
+    CHECK(x.r->reply.status == 502);
+    CHECK(env.calls.size() == 1);
+  }
+  SECTION("a timeout is a 504 in Loki's error format") {
+    Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, 4, true);
+    env.answers[qa] = ok("a");
+    env.answers[qc] = ok("cc");
+    env.timeouts.insert(qd);
+    Exchange x(env, three);
+    REQUIRE(x.action == Action::kRespond);
+    CHECK(x.r->reply.status == 504);
+    CHECK_FALSE(x.r->reply.raw);  // a message the session wraps as Loki's plain-text error
+    CHECK(x.r->reply.message.find("upstream query failed") != std::string::npos);
   }
 }
 

@@ -2,8 +2,6 @@
 // pollution, how the forwarded request is rebuilt, and response filtering.
 #include <prometheus/registry.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
@@ -16,6 +14,7 @@
 #include "gateway/routing/params.h"
 #include "gateway/steps/prometheus/prometheus.h"
 #include "gateway/steps/services.h"
+#include "tests/gateway/steps/common/step_exchange.h"
 
 namespace {
 
@@ -25,13 +24,8 @@ namespace config = obsgate::config;
 using obsgate::Result;
 using obsgate::filters::MatchOp;
 using obsgate::gateway::Action;
-using obsgate::gateway::ConnectionInfo;
-using obsgate::gateway::Request;
-using obsgate::gateway::RequestHead;
-using obsgate::gateway::ResponseHead;
 using obsgate::gateway::Services;
 using obsgate::gateway::StepFactoryPtr;
-using obsgate::routing::Params;
 namespace pa = obsgate::gateway::prom_api;
 
 config::Config make_config() {
@@ -47,18 +41,7 @@ config::Config make_config() {
   return c;
 }
 
-struct Input {
-  std::string path = "/api/v1/query";
-  http::verb method = http::verb::get;
-  std::string query;
-  std::optional<std::string> form;
-  std::vector<std::string> tenants = {"team-a"};
-  std::vector<std::string> roles;
-  std::string tenant_header;
-  bool tenant_repeated = false;
-  bool authenticated = true;
-  std::string label;  // label values: the {name} path parameter
-};
+using Input = obsgate::test::StepInput;
 
 struct Env {
   config::Config cfg = make_config();
@@ -90,81 +73,9 @@ struct Env {
   }
 };
 
-// One exchange through the step.
-struct Exchange {
-  RequestHead head;
-  obsgate::routing::PathParams path_params;
-  Params query;
-  std::optional<Params> form;
-  ConnectionInfo conn;
-  std::unique_ptr<Request> r;
-  std::unique_ptr<obsgate::gateway::Step> step;
-  Action action = Action::kContinue;
-
-  Exchange(Env& env, const Input& in) {
-    head.method(in.method);
-    head.target(in.path + (in.query.empty() ? "" : "?" + in.query));
-    head.set(http::field::accept_encoding, "gzip");
-    auto q = obsgate::routing::parse_params(in.query);
-    REQUIRE(q.ok());
-    query = *q;
-    if (in.form) {
-      auto f = obsgate::routing::parse_params(*in.form);
-      REQUIRE(f.ok());
-      form = *f;
-    }
-    if (!in.label.empty()) {
-      path_params.emplace_back("name").value = in.label;
-    }
-    r = std::make_unique<Request>(Request{.head = head,
-                                          .path = in.path,
-                                          .path_params = path_params,
-                                          .query = query,
-                                          .form = form ? &*form : nullptr,
-                                          .conn = conn,
-                                          .cfg = env.cfg,
-                                          .route = env.route});
-    r->authenticated = in.authenticated;
-    r->principal.subject = "u";
-    r->principal.tenants = in.tenants;
-    r->principal.roles = in.roles;
-    r->tenant = in.tenant_header;
-    r->tenant_repeated = in.tenant_repeated;
-    step = env.factory->create();
-    asio::io_context io;
-    bool done = false;
-    asio::co_spawn(io, step->on_request(*r), [&](std::exception_ptr e, Action a) {
-      REQUIRE_FALSE(e);
-      action = a;
-      done = true;
-    });
-    io.run();
-    REQUIRE(done);
-  }
-
-  // The upstream answers; returns the action and leaves the (maybe rewritten) body in `body`.
-  Action respond(unsigned status, std::string& body, std::string content_encoding = {}) {
-    ResponseHead res;
-    res.result(status);
-    if (!content_encoding.empty()) {
-      res.set(http::field::content_encoding, content_encoding);
-    }
-    if (step->on_response_head(*r, res) == Action::kRespond) {
-      return Action::kRespond;
-    }
-    if (!step->wants_response_body(*r, res)) {
-      return Action::kContinue;
-    }
-    return step->on_response_body(*r, res, body);
-  }
-
-  // What the upstream would see as parameters.
-  [[nodiscard]] Params forwarded() const {
-    const std::string& text = r->forward_body ? *r->forward_body : *r->forward_query;
-    auto p = obsgate::routing::parse_params(text);
-    REQUIRE(p.ok());
-    return *p;
-  }
+// One exchange through the step (tests/gateway/steps/common/step_exchange.h).
+struct Exchange : obsgate::test::StepExchange {
+  Exchange(Env& env, const Input& in) : StepExchange(*env.factory, env.cfg, env.route, in) {}
 };
 
 using Check = std::function<void(Exchange&)>;
@@ -187,12 +98,7 @@ Check replies(unsigned status, std::string text = {}) {
 Check forwards(std::string key, std::vector<std::string> want) {
   return [key, want](Exchange& x) {
     REQUIRE(x.action == Action::kContinue);
-    std::vector<std::string> got;
-    const Params fwd = x.forwarded();
-    for (auto v : fwd.get_all(key)) {
-      got.emplace_back(v);
-    }
-    CHECK(got == want);
+    CHECK(x.forwarded(key) == want);
   };
 }
 Check untouched() {
@@ -240,10 +146,7 @@ Input post(std::string query, std::string form, std::string path = "/api/v1/quer
   i.form = std::move(form);
   return i;
 }
-Input with(Input i, const std::function<void(Input&)>& f) {
-  f(i);
-  return i;
-}
+using obsgate::test::with;
 
 TEST_CASE("prometheus step: requests", "[prometheus][step]") {
   const std::string kQ = "/api/v1/query";
