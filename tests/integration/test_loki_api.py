@@ -9,14 +9,13 @@ requests must not reach the double at all.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
 
-from harness import REPO_ROOT, GatewayTestCase, base_config, free_port, obsgate_bin, wait_for
+from harness import REPO_ROOT, GatewayTestCase, TokenIssuer, base_config, free_port, wait_for
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "doubles"))
 from launch import LokiDouble  # noqa: E402
@@ -30,43 +29,12 @@ ORG_A = "org-a"  # team-a's Loki tenant id (tenant_header values mapping)
 ENV = None
 
 
-def mint_tool():
-    path = os.environ.get("OBSGATE_MINT_TOKEN")
-    if path:
-        return path
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
-    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
-    return path
-
-
-class Env:
+class Env(TokenIssuer):
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="obsgate-it-loki-")
-        self.mint = mint_tool()
-        self.run_mint("--generate", "--key", self.path("idp.pem"), "--jwks",
-                      self.path("jwks.json"), "--alg", "ES256", "--kid", "k1")
-        self.tokens = {}
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_mint(self, *args):
-        p = subprocess.run([self.mint] + list(args), capture_output=True, timeout=30, text=True)
-        if p.returncode != 0:
-            raise RuntimeError("obsgate_mint_token: " + p.stderr)
-        return p.stdout.strip()
+        super().__init__(ISSUER, AUDIENCE, prefix="obsgate-it-loki-")
 
     def token(self, groups=(), roles=("obs-reader",)):
-        key = (tuple(groups), tuple(roles))
-        if key not in self.tokens:
-            now = int(time.time())
-            claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u", "iat": now, "exp": now + 900,
-                      "groups": list(groups), "roles": list(roles)}
-            self.tokens[key] = self.run_mint("--key", self.path("idp.pem"), "--alg", "ES256",
-                                             "--kid", "k1", "--claims", json.dumps(claims))
-        return self.tokens[key]
+        return super().token(groups=list(groups), roles=list(roles))
 
 
 # Stored streams, per Loki tenant. team-a's tenant holds its own operational streams, the
@@ -166,7 +134,7 @@ def setUpModule():
 
 def tearDownModule():
     if ENV is not None:
-        shutil.rmtree(ENV.dir, ignore_errors=True)
+        ENV.close()
 
 
 class LokiApiTest(GatewayTestCase):
@@ -399,41 +367,108 @@ class LokiApiTest(GatewayTestCase):
 
     # -- tail
 
+    def push_to_double(self, streams):
+        """Writes streams straight into the double's team-a tenant (what a tail sees live)."""
+        now = time.time_ns()
+        body = {"streams": [{"stream": labels, "values": [[str(now + i), line]]}
+                            for i, (labels, line) in enumerate(streams)]}
+        st, _, data = self.loki.request("POST", "/loki/api/v1/push", body=body,
+                                        headers={"Content-Type": "application/json",
+                                                 "X-Scope-OrgID": ORG_A})
+        self.assertEqual(st, 204, data)
+
+    def tail_lines(self, ws, want, seconds=5):
+        """Reads tail frames until every line of `want` arrived (or time is up); checks each
+        stream on the way and returns every line received."""
+        lines = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not set(want) <= set(lines):
+            msg = ws.recv(timeout=0.5)
+            if msg is None:
+                continue
+            self.assertEqual(msg[0], websocket.TEXT, msg)
+            doc = json.loads(msg[1])
+            for s in doc["streams"]:
+                self.assertNotIn(HIDDEN, s["stream"])
+                self.assertEqual(s["stream"].get("namespace"), "team-a", s)
+                self.assertNotEqual(s["stream"].get("stream"), "audit", s)
+                lines += [v[1] for v in s["values"]]
+        return lines
+
     def test_tail_is_enforced_before_it_reaches_loki(self):
+        # The client asks for every stream (and spoofs another tenant): team-a's Loki tenant
+        # holds an audit stream and another namespace, which the double would send back too
+        # if the query reached it unenforced.
         target = "/loki/api/v1/tail?" + urllib.parse.urlencode(
             {"query": '{app=~".+"}', "limit": "100", "delay_for": "0"})
         ws, status, headers = websocket.client_connect(
             "127.0.0.1", self.gw.port, target,
             headers=[("Authorization", "Bearer " + self.tok_a), ("X-Scope-OrgID", "team-b")])
+        self.assertEqual(status, 101, headers.get("__body__", headers))
         try:
             rec = self.seen("/loki/api/v1/tail")[-1]
             self.assertEqual(self.params(rec, "query"),
                              ['{app=~".+", namespace="team-a", stream!="audit"} | drop %s'
                               % HIDDEN])
             self.assertEqual(rec["tenant"], ORG_A)
-            if status != 101:
-                # The session tunnels Upgrade/101 exchanges once WebSocket support lands (the
-                # lead's change to gateway/core/session.cpp); until then only the request side
-                # can be checked.
-                self.skipTest("the gateway does not tunnel WebSocket upgrades yet (%d %s)"
-                              % (status, headers.get("__body__", "")))
+            # The backlog: the visible stream only (its hidden label dropped by Loki).
+            lines = self.tail_lines(ws, ["level=info msg=A1", "level=error msg=A2"])
+            self.assertIn("level=info msg=A1", lines)
+            self.assertIn("level=error msg=A2", lines)
+            self.assertFalse([l for l in lines if "AUDIT" in l or "OTHER" in l], lines)
+            # Live entries: an audit line, another namespace's line and a visible one are
+            # written; only the visible one may come through the tunnel.
+            self.push_to_double([
+                ({"namespace": "team-a", "app": "openbao", "stream": "audit"},
+                 "AUDIT live secret/delete by mallory"),
+                ({"namespace": "other", "app": "api"}, "OTHER live line"),
+                ({"namespace": "team-a", "app": "api", HIDDEN: "10.0.0.9"}, "live visible line"),
+            ])
+            lines = self.tail_lines(ws, ["live visible line"])
+            self.assertIn("live visible line", lines)
+            self.assertFalse([l for l in lines if "AUDIT" in l or "OTHER" in l], lines)
+            # A ping crosses the tunnel and Loki's pong comes back with the same payload.
+            ws.send_ping(b"obsgate-ping")
+            pong = None
+            deadline = time.monotonic() + 5
+            while pong is None and time.monotonic() < deadline:
+                msg = ws.recv(timeout=0.5)
+                if msg is not None and msg[0] == websocket.PONG:
+                    pong = msg[1]
+            self.assertEqual(pong, b"obsgate-ping")
+            # Closing: our close reaches Loki, which answers it; the tail ends at the double.
+            ws.send_close(1000, "done")
+            with self.assertRaises(websocket.WsClosed) as closed:
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    ws.recv(timeout=0.5)
+            self.assertEqual(closed.exception.code, 1000)
+            wait_for(lambda: self.loki.tails()["active"] == 0, what="the double's tail ended")
+            rec = self.seen("/loki/api/v1/tail")[-1]
+            self.assertEqual(rec["tail"]["close_code"], 1000)
+            self.assertGreaterEqual(rec["tail"]["frames_sent"], 2)
+        finally:
+            ws.close()
+
+    def test_tail_of_an_auditor_sees_the_audit_stream(self):
+        # Control for the test above: the same double and tunnel do deliver audit lines, to an
+        # auditor who asks for them.
+        auditor = ENV.token(groups=["/team-a"], roles=["obs-auditor"])
+        target = "/loki/api/v1/tail?" + urllib.parse.urlencode({"query": '{stream="audit"}'})
+        ws, status, headers = websocket.client_connect(
+            "127.0.0.1", self.gw.port, target, headers=[("Authorization", "Bearer " + auditor)])
+        self.assertEqual(status, 101, headers.get("__body__", headers))
+        try:
             lines = []
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and len(lines) < 2:
-                msg = ws.recv(timeout=1)
-                if msg is None:
-                    continue
-                doc = json.loads(msg[1])
-                for s in doc["streams"]:
-                    self.assertNotIn(HIDDEN, s["stream"])
-                    self.assertEqual(s["stream"].get("namespace"), "team-a", s)
-                    lines += [v[1] for v in s["values"]]
-            self.assertIn("level=info msg=A1", lines)
-            self.assertFalse([l for l in lines if "AUDIT" in l or "OTHER" in l], lines)
-            ws.send_close()
+            while time.monotonic() < deadline and "AUDIT secret/read by alice" not in lines:
+                msg = ws.recv(timeout=0.5)
+                if msg is not None:
+                    lines += [v[1] for s in json.loads(msg[1])["streams"] for v in s["values"]]
+            self.assertIn("AUDIT secret/read by alice", lines)
+            ws.send_close(1000)
         finally:
-            if ws is not None:
-                ws.close()
+            ws.close()
 
     def test_tail_of_several_tenants_asks_for_narrowing(self):
         tok = ENV.token(groups=["/team-a", "/team-b"])
