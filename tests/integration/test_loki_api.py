@@ -361,6 +361,34 @@ class LokiApiTest(GatewayTestCase):
         for s in doc["data"]["result"]:
             self.assertNotIn(HIDDEN, s["stream"])
 
+    def test_fan_out_queries_run_concurrently(self):
+        # The double holds every request for 2 s before answering. Run one after the other,
+        # the second sub-query would reach it 2 s after the first; run concurrently, both
+        # arrive together. The merged answer is the same either way.
+        tok = ENV.token(groups=["/team-a", "/team-x"])
+        self.loki.set_mode("normal", delay=2.0)
+        doc = self.ok(self.call("GET", "/loki/api/v1/query_range", tok,
+                                {"query": '{app="api"}', "limit": "3", "direction": "forward"}))
+        self.loki.set_mode("normal")
+        recs = self.seen("/loki/api/v1/query_range")
+        self.assertEqual(len(recs), 2)
+        self.assertLess(abs(recs[0]["time"] - recs[1]["time"]), 1.0,
+                        "the per-rule queries reached Loki one after the other")
+        entries = sorted((int(v[0]), v[1]) for s in doc["data"]["result"] for v in s["values"])
+        self.assertEqual([l for _, l in entries],
+                         ["level=info msg=A1", "X1 from team x", "level=error msg=A2"])
+
+    def test_fan_out_failure_is_one_loki_error(self):
+        # One sub-query failing fails the request, in Loki's plain-text error format.
+        tok = ENV.token(groups=["/team-a", "/team-x"])
+        self.loki.set_mode("error", status=500, text="rpc error: code = Internal desc = boom")
+        st, headers, body = self.call("GET", "/loki/api/v1/query_range", tok,
+                                      {"query": '{app="api"}'})
+        self.loki.set_mode("normal")
+        self.assertEqual(st, 502, body)
+        self.assertTrue(headers.get("content-type", "").startswith("text/plain"), headers)
+        self.assertIn(b"boom", body)
+
     def test_uncollapsible_rules_on_labels_ask_for_narrowing(self):
         tok = ENV.token(groups=["/team-a", "/team-x"])
         self.refused(self.call("GET", "/loki/api/v1/labels", tok), 400, "X-Obsgate-Tenant")
