@@ -2,13 +2,15 @@
 // endpoint enum and its metrics name, plus the one pattern with a path parameter, label values
 // ("<prefix>{name}/values", the parameter may have any name). Header-only; constexpr data.
 //
-//   constexpr std::array<query_api::PathEntry<Endpoint>, 2> kPaths = {{
-//       {"/api/v1/query", Endpoint::kQuery, "query"}, {"", Endpoint::kLabelValues, "label_values"}}};
-//   constexpr query_api::EndpointTable<Endpoint, 2> kTable{kPaths, "/api/v1/label/{",
-//                                                          Endpoint::kLabelValues};
+//   constexpr query_api::EndpointTable<Endpoint, 2> kTable{
+//       {{{"/api/v1/query", Endpoint::kQuery, "query"},
+//         {"/api/v1/labels", Endpoint::kLabels, "labels"}}},
+//       "/api/v1/label/{",  // the label-values pattern's prefix
+//       Endpoint::kLabelValues};
 //   kTable.find("/api/v1/label/{name}/values")  // Endpoint::kLabelValues
+//   kTable.name(Endpoint::kLabels)              // "labels" (metrics label)
 //
-// An entry with an empty path is never matched by path (it only names an endpoint).
+// An entry with an empty path is never matched by path.
 #pragma once
 
 #include <array>
