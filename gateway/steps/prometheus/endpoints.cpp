@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "common/utf8.h"
 #include "filters/promql/promql.h"
 #include "gateway/steps/query_api/endpoints.h"
 
@@ -32,24 +33,6 @@ constexpr query_api::EndpointTable<Endpoint, 10> kTable{
 };
 
 constexpr std::string_view kMatch = "match[]";
-
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') {
@@ -155,7 +138,7 @@ Result<std::string> unescape_label_name(std::string_view name) {
         cp == 0) {
       return Status::invalid_argument("invalid escaped label name '" + std::string(name) + "'");
     }
-    put_utf8(out, cp);
+    append_utf8(out, cp);  // cp checked above: a scalar value
     i = j + 1;
   }
   return out;
