@@ -304,7 +304,8 @@ bool family_visible(const std::string& name, const std::set<std::string>& visibl
 }  // namespace
 
 Result<std::string> filter_metadata(std::string_view body,
-                                    const std::set<std::string>& visible_metric_names) {
+                                    const std::set<std::string>& visible_metric_names,
+                                    std::size_t limit) {
   using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
   return rewrite_envelope(
       body, nullptr, [&](std::string_view data, const Structure* st, std::string& out) -> Status {
@@ -317,13 +318,15 @@ Result<std::string> filter_metadata(std::string_view body,
         }
         out += '{';
         bool first = true;
+        std::size_t kept = 0;
         for (const Member& m : *ms) {
           if (kind_of(m.value) != Kind::kArray) {
             return bad_upstream("metadata of \"" + m.key + "\" is not a list");
           }
-          if (!family_visible(m.key, visible_metric_names)) {
+          if (!family_visible(m.key, visible_metric_names) || (limit != 0 && kept == limit)) {
             continue;
           }
+          ++kept;
           if (!first) {
             out += ',';
           }

@@ -115,8 +115,12 @@ Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
 // _gsum), so histograms, summaries and OpenMetrics counters keep their metadata. Metadata holds
 // type, help and unit only (no label values); a family name shared by two tenants shows both
 // tenants' help texts to either, as Prometheus merges them per name.
+// `limit` (0: none) keeps at most that many metric names, in the upstream's order: Prometheus'
+// own `limit` parameter must not be forwarded (it would cut the list before the scope does);
+// the caller passes it here instead.
 Result<std::string> filter_metadata(std::string_view body,
-                                    const std::set<std::string>& visible_metric_names);
+                                    const std::set<std::string>& visible_metric_names,
+                                    std::size_t limit = 0);
 
 // Loki HTTP API endpoints whose JSON responses carry label names.
 enum class LokiEndpoint {

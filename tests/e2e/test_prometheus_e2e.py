@@ -7,6 +7,10 @@ tenant, and starts Prometheus on 127.0.0.1 with a free port. Then, for a broad s
 the result through obsgate as tenant team-a equals the result of the hand-scoped query sent
 directly to Prometheus, and holds no other tenant's series. Series, labels, label values,
 federate, rules and alerts likewise; team-b (hidden label client_ip) gets it stripped.
+The live target serves OpenMetrics with exemplars (Prometheus runs with exemplar storage):
+query_exemplars through obsgate equals the hand-scoped exemplar query, metadata lists only the
+metric families the tenant can see, and an alert whose templates render client_ip reaches
+team-b without its annotations or the templated label.
 
 Needs /usr/bin/prometheus and /usr/bin/promtool, the obsgate binary (OBSGATE_BIN) and
 obsgate_mint_token (OBSGATE_MINT_TOKEN, or next to the build's obsgate); skipped otherwise.
@@ -123,11 +127,21 @@ def rules_yaml():
         out.append("      - alert: Always_%s\n"
                    "        expr: vector(1)\n"
                    "        labels: {namespace: %s, severity: info}" % (tag, ns))
+    # Templates that render team-b's hidden label (client_ip) into annotations and a label.
+    out.append("      - alert: Busy_team_b\n"
+               "        expr: live_requests_total{namespace=\"team-b\"} > 0\n"
+               "        labels: {namespace: team-b, src: 'from {{ $labels.client_ip }}'}\n"
+               "        annotations:\n"
+               "          summary: '{{ $labels.client_ip }} is busy'\n"
+               "          runbook: 'https://rb.example/?ip={{ $labels.client_ip | urlquery }}'")
     return RULES % "\n".join(out)
 
 
 class LiveTarget:
-    """Serves live series for the three tenants (honor_labels keeps their namespace)."""
+    """Serves live series for the three tenants (honor_labels keeps their namespace), in the
+    OpenMetrics format with exemplars (trace ids; team-b's exemplars also carry client_ip, its
+    hidden label), plus a gauge family per tenant (live_team_a_jobs, ...) so that metadata
+    differs between tenants, and a histogram family (metadata names it without _bucket)."""
 
     def __init__(self):
         self.n = 0
@@ -140,11 +154,10 @@ class LiveTarget:
 
             def do_GET(self):
                 outer.n += 1
-                body = "".join('live_requests_total{namespace="%s",client_ip="10.0.0.%d"} %d\n'
-                               % (ns, k, outer.n * k) for k, ns in enumerate(TENANTS, 1))
-                data = body.encode()
+                data = outer.exposition().encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Type",
+                                 "application/openmetrics-text; version=1.0.0; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -152,6 +165,30 @@ class LiveTarget:
         self.server = http.server.ThreadingHTTPServer((HOST, 0), H)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.port = self.server.server_address[1]
+
+    def exposition(self):
+        n, now = self.n, time.time()
+        out = ["# TYPE live_requests counter", "# HELP live_requests Requests served."]
+        for k, ns in enumerate(TENANTS, 1):
+            ex = 'trace_id="%s-%d"' % (ns, n)
+            if ns == "team-b":
+                ex += ',client_ip="10.0.0.%d"' % k
+            out.append('live_requests_total{namespace="%s",client_ip="10.0.0.%d"} %d # {%s} %d %.3f'
+                       % (ns, k, n * k, ex, k, now))
+        out += ["# TYPE live_latency_seconds histogram",
+                "# HELP live_latency_seconds Request latency."]
+        for k, ns in enumerate(TENANTS, 1):
+            for le, frac in (("0.5", 1), ("+Inf", 2)):
+                out.append('live_latency_seconds_bucket{namespace="%s",le="%s"} %d # '
+                           '{trace_id="%s-h%d"} 0.25 %.3f' % (ns, le, n * k * frac, ns, n, now))
+            out.append('live_latency_seconds_count{namespace="%s"} %d' % (ns, n * k * 2))
+            out.append('live_latency_seconds_sum{namespace="%s"} %d' % (ns, n * k))
+        for ns in TENANTS:
+            fam = "live_%s_jobs" % ns.replace("-", "_")
+            out += ["# TYPE %s gauge" % fam, "# HELP %s Jobs queued for %s." % (fam, ns),
+                    '%s{namespace="%s"} %d' % (fam, ns, n % 5)]
+        out.append("# EOF")
+        return "\n".join(out) + "\n"
 
     def stop(self):
         self.server.shutdown()
@@ -193,16 +230,20 @@ class Environment:
         self.prom = subprocess.Popen(
             [PROMETHEUS, "--config.file=" + self.path("prometheus.yml"),
              "--storage.tsdb.path=" + self.path("tsdb"),
-             "--storage.tsdb.retention.time=30d",
+             "--storage.tsdb.retention.time=30d", "--enable-feature=exemplar-storage",
              "--web.listen-address=%s:%d" % (HOST, self.prom_port)],
             stdout=subprocess.DEVNULL, stderr=open(self.path("prometheus.log"), "w"))
         self.prom_url = "http://%s:%d" % (HOST, self.prom_port)
         wait_for(self.ready, timeout=60, interval=0.2, what="prometheus ready")
-        wait_for(lambda: len(self.direct("/api/v1/alerts")["data"]["alerts"]) == 3,
+        wait_for(lambda: len(self.direct("/api/v1/alerts")["data"]["alerts"]) == 4,
                  timeout=30, interval=0.3, what="alerts firing")
         wait_for(lambda: len(self.direct("/api/v1/query", query="live_requests_total")
                              ["data"]["result"]) == 3, timeout=30, interval=0.3,
                  what="live series scraped")
+        wait_for(lambda: len(self.direct("/api/v1/query_exemplars", query="live_requests_total",
+                                          start=now - 60, end=time.time())["data"]) == 3,
+                 timeout=30, interval=0.3, what="exemplars stored")
+        time.sleep(3)  # the exemplar tests read a window that ends 2 s in the past
         # Keys, tokens, obsgate.
         self.run_mint("--generate", "--key", self.path("idp.pem"), "--jwks",
                       self.path("jwks.json"), "--alg", "ES256", "--kid", "k1")
@@ -236,11 +277,11 @@ class Environment:
     def gateway_config(self):
         paths = ["/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
                  "/api/v1/label/{name}/values", "/federate", "/api/v1/rules", "/api/v1/alerts",
-                 "/api/v1/status/buildinfo"]
+                 "/api/v1/status/buildinfo", "/api/v1/query_exemplars", "/api/v1/metadata"]
         routes = [{"name": "r%d" % i, "methods": ["GET", "POST"] if "{" not in p else ["GET"],
                    "path": p, "upstream": "prom", "enforcer": "prometheus",
                    "query_params": ["query", "time", "start", "end", "step", "match[]",
-                                    "limit"]}
+                                    "limit", "metric", "limit_per_metric"]}
                   for i, p in enumerate(paths)]
         cfg = base_config(free_port(), free_port(), [{"name": "prom", "url": self.prom_url,
                                                       "api": "prometheus"}], routes)
@@ -444,6 +485,29 @@ RANGE_QUERIES = [
 ]
 
 
+# (exemplar query through obsgate as team-a, the same query scoped by hand)
+EXEMPLAR_QUERIES = [
+    ("live_requests_total", "live_requests_total{%s}" % A),
+    ("rate(live_requests_total[1m])", "rate(live_requests_total{%s}[1m])" % A),
+    ('live_latency_seconds_bucket{le="0.5"}', 'live_latency_seconds_bucket{le="0.5", %s}' % A),
+    ("histogram_quantile(0.9, sum by (le) (rate(live_latency_seconds_bucket[1m])))",
+     "histogram_quantile(0.9, sum by (le) (rate(live_latency_seconds_bucket{%s}[1m])))" % A),
+    ('{__name__=~"live_.*"}', '{__name__=~"live_.*", %s}' % A),
+    ("live_requests_total / on(namespace) live_latency_seconds_count",
+     "live_requests_total{%s} / on(namespace) live_latency_seconds_count{%s}" % (A, A)),
+]
+
+
+def canonical_exemplars(data):
+    """A comparable form of a query_exemplars result: groups and exemplars sorted."""
+    rows = []
+    for g in data:
+        exs = sorted((tuple(sorted(e["labels"].items())), e["value"], e["timestamp"])
+                     for e in g["exemplars"])
+        rows.append((tuple(sorted(g["seriesLabels"].items())), tuple(exs)))
+    return tuple(sorted(rows))
+
+
 class ThroughObsgate(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -548,6 +612,34 @@ class ThroughObsgate(unittest.TestCase):
         self.assertEqual([a["labels"]["alertname"] for a in got["data"]["alerts"]],
                          ["Always_team_a"])
 
+    def test_alert_annotations_do_not_leak_hidden_values(self):
+        # Directly, Busy_team_b renders client_ip into its annotations and its `src` label.
+        direct = [a for a in E.direct("/api/v1/alerts")["data"]["alerts"]
+                  if a["labels"]["alertname"] == "Busy_team_b"]
+        self.assertEqual(len(direct), 1)
+        self.assertIn("10.0.0.2", json.dumps(direct[0]))
+        self.assertEqual(direct[0]["annotations"]["summary"], "10.0.0.2 is busy")
+        st, _, body = self.get("team-b", "/api/v1/alerts")
+        self.assertEqual(st, 200, body)
+        got = [a for a in json.loads(body)["data"]["alerts"]
+               if a["labels"]["alertname"] == "Busy_team_b"]
+        self.assertEqual(len(got), 1)
+        want = {k: v for k, v in direct[0]["labels"].items() if k not in ("client_ip", "src")}
+        self.assertEqual(got[0]["labels"], want)
+        self.assertEqual(got[0]["annotations"], {})
+        self.assertNotIn(b"10.0.0.2", body)
+        self.assertNotIn(b"10%2E0%2E0%2E2", body)
+        # Rules: the nested alert likewise; the rule's own (unrendered) template stays.
+        st, _, body = self.get("team-b", "/api/v1/rules")
+        self.assertEqual(st, 200, body)
+        self.assertNotIn(b"10.0.0.2", body)
+        rule = [r for g in json.loads(body)["data"]["groups"] for r in g["rules"]
+                if r["name"] == "Busy_team_b"][0]
+        self.assertIn("$labels.client_ip", rule["annotations"]["summary"])
+        self.assertEqual([a["annotations"] for a in rule["alerts"]], [{}])
+        # team-a, without hidden labels, never sees team-b's alert at all.
+        self.assertNotIn(b"Busy_team_b", self.get("team-a", "/api/v1/alerts")[2])
+
     def test_hidden_label_tenant(self):
         got = self.get_json("team-b", "/api/v1/query", query="http_requests_total", time=E.T)
         want = E.direct("/api/v1/query", query='http_requests_total{namespace="team-b"}',
@@ -563,6 +655,68 @@ class ThroughObsgate(unittest.TestCase):
         self.assertNotIn("client_ip", body.decode())
         self.assertIn('namespace="team-b"', body.decode())
 
+    def exemplar_span(self):
+        """A closed window in the past, so that both reads see the same stored exemplars."""
+        end = time.time() - 2
+        return {"start": "%.3f" % (end - 600), "end": "%.3f" % end}
+
+    def test_exemplars_equal_hand_scoped(self):
+        span = self.exemplar_span()
+        for q, scoped in EXEMPLAR_QUERIES:
+            with self.subTest(q):
+                got = self.get_json("team-a", "/api/v1/query_exemplars", query=q, **span)
+                want = E.direct("/api/v1/query_exemplars", query=scoped, **span)
+                self.assertEqual(want["status"], "success")
+                self.assertTrue(want["data"], "Prometheus stored no exemplars for " + scoped)
+                self.assertEqual(canonical_exemplars(got["data"]),
+                                 canonical_exemplars(want["data"]))
+                for group in got["data"]:
+                    self.assertEqual(group["seriesLabels"].get("namespace"), "team-a", group)
+        # The unscoped query directly does return other tenants' exemplars.
+        every = E.direct("/api/v1/query_exemplars", query="live_requests_total", **span)
+        self.assertEqual({g["seriesLabels"]["namespace"] for g in every["data"]}, set(TENANTS))
+
+    def test_exemplars_hidden_label_tenant(self):
+        span = self.exemplar_span()
+        st, _, body = self.get("team-b", "/api/v1/query_exemplars", query="live_requests_total",
+                               **span)
+        self.assertEqual(st, 200, body)
+        want = E.direct("/api/v1/query_exemplars",
+                        query='live_requests_total{namespace="team-b"}', **span)
+        self.assertIn('"client_ip"', json.dumps(want["data"]))  # there is something to strip
+        for group in want["data"]:
+            del group["seriesLabels"]["client_ip"]
+            for ex in group["exemplars"]:
+                del ex["labels"]["client_ip"]
+        got = json.loads(body)["data"]
+        self.assertTrue(got)
+        self.assertEqual(canonical_exemplars(got), canonical_exemplars(want["data"]))
+        self.assertNotIn(b"client_ip", body)
+        self.assertNotIn(b"10.0.0.2", body)
+
+    def test_metadata_only_visible_names(self):
+        every = E.direct("/api/v1/metadata")["data"]
+        for fam in ("live_team_a_jobs", "live_team_b_jobs", "live_team_c_jobs"):
+            self.assertIn(fam, every)  # the test data has per-tenant families
+        # Each tenant sees the shared families (counter, histogram) and its own gauge only.
+        for tenant in TENANTS:
+            with self.subTest(tenant):
+                st, _, body = self.get(tenant, "/api/v1/metadata")
+                self.assertEqual(st, 200, body)
+                got = json.loads(body)["data"]
+                own = "live_%s_jobs" % tenant.replace("-", "_")
+                want = {k: v for k, v in every.items()
+                        if not k.startswith("live_team_") or k == own}
+                self.assertEqual(got, want)
+                self.assertTrue(any(k.startswith("live_requests") for k in got), got)
+                self.assertIn("live_latency_seconds", got)
+                self.assertNotIn(b"client_ip", body)
+        # Asking for another tenant's family by name gives nothing.
+        got = self.get_json("team-a", "/api/v1/metadata", metric="live_team_b_jobs")
+        self.assertEqual(got["data"], {})
+        got = self.get_json("team-a", "/api/v1/metadata", metric="live_team_a_jobs")
+        self.assertEqual(list(got["data"]), ["live_team_a_jobs"])
+
     # Runs last (unittest orders tests by name): the session currently aborts shortly after a
     # step's local reply (seen with the session of de7ff26), so refusals come after everything
     # else. Each refusal is checked on its own connection.
@@ -570,6 +724,11 @@ class ThroughObsgate(unittest.TestCase):
         st, _, body = self.get("team-b", "/api/v1/query", query="sum by (client_ip) (up)",
                                time=E.T)
         self.assertEqual(st, 400)
+        self.assertIn("client_ip", json.loads(body)["error"])
+        st, _, body = self.get("team-b", "/api/v1/query_exemplars",
+                               query='live_requests_total{client_ip="10.0.0.2"}',
+                               **self.exemplar_span())
+        self.assertEqual(st, 400, body)
         self.assertIn("client_ip", json.loads(body)["error"])
 
     def test_buildinfo(self):

@@ -292,3 +292,27 @@ TEST_CASE("metadata: only visible metric names") {
     DYNAMIC_SECTION(c.name) { run(filter_metadata(c.input, visible), c.checks); }
   }
 }
+
+TEST_CASE("metadata: the limit counts visible names only") {
+  const std::set<std::string> visible = {"a", "c", "d"};
+  const std::string body = envelope(R"({"a":[],"b":[],"c":[],"d":[]})");
+  struct Row {
+    const char* name;
+    std::size_t limit;
+    std::string want;
+  };
+  const std::vector<Row> rows = {
+      {"no limit", 0, R"({"a":[],"c":[],"d":[]})"},
+      {"limit 1", 1, R"({"a":[]})"},
+      {"limit 2 skips the invisible name between", 2, R"({"a":[],"c":[]})"},
+      {"limit above the count", 9, R"({"a":[],"c":[],"d":[]})"},
+  };
+  for (const Row& r : rows) {
+    DYNAMIC_SECTION(r.name) {
+      run(filter_metadata(body, visible, r.limit), {output_is(envelope(r.want))});
+    }
+  }
+  SECTION("malformed entries after the limit are still refused") {
+    run(filter_metadata(envelope(R"({"a":[],"c":{}})"), visible, 1), {upstream_refused()});
+  }
+}

@@ -1,8 +1,9 @@
 // Response filter fuzz target: the first byte picks the entry point (low nibble) and, for the
-// Loki merge, the limit (high nibble); the rest is the upstream body (for the merge: bodies
-// separated by NUL bytes). Every output of a JSON filter must be valid JSON, and every filter
-// must be idempotent: filtering its own output again succeeds and changes nothing (so no hidden
-// label or out-of-scope rule survives the first pass). Seeds: corpus/ (make_corpus.py).
+// Loki merge and metadata, the limit (high nibble); the rest is the upstream body (for the
+// merge: bodies separated by NUL bytes). Every output of a JSON filter must be valid JSON, and
+// every filter must be idempotent: filtering its own output again succeeds and changes nothing
+// (so no hidden label or out-of-scope rule survives the first pass). Seeds: corpus/
+// (make_corpus.py).
 #include <boost/json/parse.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -123,11 +124,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           body, [&](std::string_view b) { return response::filter_alerts(b, s, kHidden); }, true);
       break;
     }
-    case 11:
+    case 11:  // the high nibble is the metadata limit (0: none)
       check(
           body,
-          [](std::string_view b) {
-            return response::filter_metadata(b, {"up", "a", "h_bucket"});
+          [&](std::string_view b) {
+            return response::filter_metadata(b, {"up", "a", "h_bucket"}, limit - 1);
           },
           true);
       break;

@@ -111,7 +111,7 @@ SEEDS["rules_annotations"] = (RULES_EQ, env({"groups": [{"name": "g", "rules": [
      "alerts": [ALERT_RENDERED, ALERT_CLEAN]},
     {"type": "recording", "name": "r", "query": "sum(x)", "health": "err",
      "lastError": "bad instances_total", "labels": {"tenant": "a"}}]}]}))
-SEEDS["metadata_families"] = (METADATA, env({
+SEEDS["metadata_families"] = (METADATA | (2 << 4), env({
     "h": [{"type": "histogram", "help": "latency", "unit": "seconds"}],
     "a": [{"type": "counter", "help": "OpenMetrics counter family", "unit": ""}],
     "up_": [{"type": "gauge", "help": "", "unit": ""}]}))
