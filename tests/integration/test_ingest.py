@@ -211,12 +211,14 @@ def gateway_config(loki_url, rw_url):
         "mapping": {
             "tenants": [{"claim": "groups", "values": {"/team-a": ["team-a"],
                                                        "/team-b": ["team-b"]}}],
+            "roles": [{"claim": "groups", "values": {"/admins": ["platform-admin"]}}],
         }}]}
     write_a = {"tenant_label": "tenant", "rules": ['{namespace=~"team-a.*"}'],
                "forbidden_labels": ["user_id"]}
     write_b = {"tenant_label": "tenant", "forbidden_labels": ["user_id"],
                "on_violation": "drop"}
     cfg["tenants"] = {
+        "unrestricted_roles": ["platform-admin"],
         "audit": {"streams": ['{stream="audit"}'], "auditor_roles": ["auditor"],
                   "shipper": {"issuer": ISSUER, "subject": "audit-shipper"}},
         "tenants": [
@@ -369,6 +371,25 @@ class IngestTest(GatewayTestCase):
         self.refused(self.write([([("__name__", "up"), ("namespace", "team-a"),
                                    ("tenant", "team-b")], [(1.0, 1)])], self.tok_a),
                      403, 'tenant="team-b"')
+
+    def test_unrestricted_roles_do_not_grant_writes(self):
+        # authz::Policy::write decides for both routes: an admin writes as its own tenants only.
+        series = [([("__name__", "up"), ("namespace", "team-a")], [(1.0, 1)])]
+        stream = json_push(({"namespace": "team-a"}, ["x"]))
+        admin = ENV.token(groups=["/admins"])
+        self.refused(self.write(series, admin), 403, "no write policy")
+        self.refused(self.write(series, admin, X_Obsgate_Tenant="team-a"), 403,
+                     "may not write as tenant 'team-a'")
+        self.refused(self.push(stream, admin, X_Obsgate_Tenant="team-a"), 403,
+                     "may not write as tenant 'team-a'")
+        admin_a = ENV.token(groups=["/admins", "/team-a"])
+        self.refused(self.write(series, admin_a, X_Obsgate_Tenant="team-b"), 403,
+                     "may not write as tenant 'team-b'")
+        st, _, body = self.write(series, admin_a)
+        self.assertEqual(st, 204, body)
+        rec = wait_for(self.rw.requests, what="write at the receiver")[-1]
+        self.assertEqual(rec["headers"].get("X-Scope-OrgID"), ORG_A)
+        self.assertIn(("tenant", "team-a"), decode_write(rec["body"])[0][0])
 
     def test_remote_write_2_is_415_naming_1_0(self):
         self.refused(self.write([([("__name__", "up")], [(1.0, 1)])], self.tok_a, V2), 415,
