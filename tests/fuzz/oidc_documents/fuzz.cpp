@@ -3,6 +3,15 @@
 // check_key_url). The first byte picks the parser; the rest is the input.
 //
 //   build: see tests/fuzz/README.md; run: oidc_documents_fuzz -max_total_time=60 corpus/
+//
+// clang 14 cannot compile gateway/client (Beast coroutines) with -fsanitize=function, part of
+// the fuzz build's -fsanitize=undefined ("error in backend: Cannot represent a difference across
+// sections", llvm/llvm-project#49689). Until the top-level fuzz flags add
+// -fno-sanitize=function, build this target with a compiler wrapper that appends it, e.g.
+//   printf '#!/bin/sh\nexec clang++ "$@" -fno-sanitize=function\n' >/tmp/cxx && chmod +x /tmp/cxx
+//   CC=clang CXX=/tmp/cxx cmake -S . -B build-fuzz-oidc -DOBSGATE_FUZZ=ON (continued)
+//       -DCMAKE_BUILD_TYPE=RelWithDebInfo
+//   cmake --build build-fuzz-oidc --target oidc_documents_fuzz
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
