@@ -19,6 +19,7 @@
 #include "authz/jwt/jwks.h"
 #include "authz/jwt/verify.h"
 #include "authz/principal/claims_mapping.h"
+#include "config/identity.h"
 #include "gateway/identity/key_source.h"
 
 namespace obsgate::cli {
@@ -30,22 +31,23 @@ namespace jwt = authz::jwt;
 
 constexpr std::chrono::seconds kFetchTimeout{5};
 constexpr std::size_t kFetchMaxBytes = 1024 * 1024;
-constexpr std::string_view kDefaultAlgs = "RS256 PS256 ES256 EdDSA";
 
 int usage(const std::string& why) {
+  // The configured provider's default, so the CLI can't drift from the gateway.
+  const std::string default_algs = config::default_provider_algorithm_names();
   std::fprintf(stderr,
                "obsgate verify-token: %s\n"
                "usage: obsgate verify-token --issuer ISS --audience AUD "
                "(--jwks FILE | --discover)\n"
                "         [--alg ALG]... [--typ at+jwt] [--clock-skew 60s] [--max-lifetime 24h]\n"
                "         [--cert FILE.pem] [--mapping FILE.yaml] TOKEN\n"
-               "  --alg        repeatable; default: %.*s (none and HS* are never accepted)\n"
+               "  --alg        repeatable; default: %s (none and HS* are never accepted)\n"
                "  --audience   repeatable; any one must appear in aud\n"
                "  --typ at+jwt require an RFC 9068 access token\n"
                "  --discover   fetch ISS/.well-known/openid-configuration, then its jwks_uri\n"
                "  durations: N, Ns, Nm, Nh (seconds when no unit)\n"
                "  TOKEN may start with 'Bearer '\n",
-               why.c_str(), static_cast<int>(kDefaultAlgs.size()), kDefaultAlgs.data());
+               why.c_str(), default_algs.c_str());
   return 2;
 }
 
@@ -202,13 +204,14 @@ int run_verify_token(int argc, char** argv) {
     return usage("give exactly one of --jwks FILE and --discover");
   }
   if (alg_names.empty()) {
-    alg_names = {"RS256", "PS256", "ES256", "EdDSA"};
+    opts.allowed_algs = config::default_provider_algorithms();  // as a provider without
+  } else {                                                      // `algorithms:` would have
+    auto algs = jwt::parse_alg_list(alg_names);
+    if (!algs.ok()) {
+      return usage("--alg: " + algs.status().message());
+    }
+    opts.allowed_algs = std::move(algs).value();
   }
-  auto algs = jwt::parse_alg_list(alg_names);
-  if (!algs.ok()) {
-    return usage("--alg: " + algs.status().message());
-  }
-  opts.allowed_algs = std::move(algs).value();
   if (Status st = opts.validate(); !st.ok()) {
     return usage(st.message());
   }

@@ -90,6 +90,8 @@ class Keys:
                          b64url(json.dumps(claims).encode())).encode()
         if alg == "RS256":
             sig = openssl("dgst", "-sha256", "-sign", self.rsa, data=signing_input)
+        elif alg == "RS384":
+            sig = openssl("dgst", "-sha384", "-sign", self.rsa, data=signing_input)
         elif alg == "PS256":
             sig = openssl("dgst", "-sha256", "-sign", self.rsa, "-sigopt",
                           "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32",
@@ -137,6 +139,10 @@ class VerifyTokenTest(unittest.TestCase):
             ("wrong issuer", k.sign(claims(iss="https://evil.example.test")), [], 1,
              "wrong_issuer"),
             ("alg not on the allowlist", good, ["--alg", "ES256"], 1, "alg_not_allowed"),
+            # Without --alg the CLI takes a configured provider's default list
+            # (config::default_provider_algorithms), which leaves RS384 opt-in.
+            ("RS384 is not a default alg", k.sign(claims(), alg="RS384"), [], 1,
+             "alg_not_allowed"),
             ("tampered signature", tampered, [], 1, "bad_signature"),
             ("unknown kid", k.sign(claims(), kid="rotated-away"), [], 1, "unknown_kid"),
             ("not yet valid", k.sign(claims(nbf=now + 3600, exp=now + 7200)), [], 1,
@@ -165,6 +171,7 @@ class VerifyTokenTest(unittest.TestCase):
              "rsa-1"),
             ("explicit alg list", k.sign(claims(), alg="ES256", kid="ec-1"),
              ["--alg", "ES256", "--alg", "RS256"], "ec-1"),
+            ("RS384 when asked for", k.sign(claims(), alg="RS384"), ["--alg", "RS384"], "rsa-1"),
         ]
         for name, token, extra, kid in cases:
             with self.subTest(name):
