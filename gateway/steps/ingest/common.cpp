@@ -77,9 +77,11 @@ Action respond(Request& r, Api api, unsigned status, std::string message,
 }
 
 std::optional<authz::WriteAccess> resolve_tenant(Request& r, const Common& c) {
-  if (!r.authenticated) {  // the chain puts authentication first; fail closed regardless
-    record_denial(r, "unauthenticated");
-    respond(r, c.api, 401, "authentication required", "unauthenticated");
+  if (!r.authenticated) {
+    // The chain puts authentication first, so this is a wiring bug: fail closed with a 500
+    // (a 401 would need the authn step's WWW-Authenticate challenge, RFC 6750 section 3).
+    record_denial(r, "chain_misconfigured");
+    respond(r, c.api, 500, "the route has no authentication step", "chain_misconfigured");
     return std::nullopt;
   }
   if (r.tenant_repeated) {

@@ -49,6 +49,8 @@ asio::awaitable<void> worker(std::shared_ptr<FanoutState> st) {
       res = co_await st->fetch(*st->cfg, *st->route, std::move(st->calls[i]));
     } catch (const std::exception& ex) {
       res = Status::internal(std::string("fan-out call failed: ") + ex.what());
+    } catch (...) {  // not a std::exception: still one failed call, never a lost worker
+      res = Status::internal("fan-out call failed");
     }
     st->failed = st->failed || is_failure(res);
     st->results[i] = std::move(res);
@@ -76,8 +78,10 @@ asio::awaitable<FetchResults> fetch_all(UpstreamFetcher fetch, const config::Con
   for (size_t w = 0; w < workers; ++w) {
     asio::co_spawn(ex, worker(st), asio::detached);
   }
-  // Workers start once this coroutine suspends (co_spawn posts them); the loop also covers a
-  // wake-up that is not the last worker's (there is none today, but a spurious one is harmless).
+  // co_spawn dispatches: a worker runs inline here until its first suspension, and one whose
+  // fetch completes without suspending has finished before the wait below. `running` is set
+  // before the first spawn for that reason (never count workers as they start). The loop also
+  // covers a wake-up that is not the last worker's (none today; a spurious one is harmless).
   while (st->running > 0) {
     boost::system::error_code ec;
     co_await st->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -76,8 +76,11 @@ class LokiStep final : public Step {
 
   boost::asio::awaitable<Action> on_request(Request& r) override {
     const Endpoint e = s_->endpoint;
-    if (!r.authenticated) {  // the chain puts authentication first; fail closed regardless
-      co_return deny(r, 401, "authentication required", "unauthenticated", Outcome::kDenied);
+    if (!r.authenticated) {
+      // The chain puts authentication first, so this is a wiring bug: fail closed with a 500
+      // (a 401 would need the authn step's WWW-Authenticate challenge, RFC 6750 section 3).
+      co_return deny(r, 500, "the route has no authentication step", "chain_misconfigured",
+                     Outcome::kDenied);
     }
     if (r.tenant_repeated) {
       co_return deny(r, 400, "the X-Obsgate-Tenant header may be given once",

@@ -194,8 +194,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check_query(*plan->params.first("query"), p);
       break;
     default:
-      // Selector endpoints: a query, when there is one, is enforced (an unrestricted auditor
-      // has no policy to apply and p is never that here).
+      // Selector endpoints (labels, label values, index stats/volume, patterns,
+      // detected_labels): without a query Loki answers for the whole X-Scope-OrgID tenant, so
+      // a restricted policy (p is never unrestricted here) must always forward exactly one,
+      // enforced, unless the plan runs one query per rule.
+      if (plan->per_rule_queries.empty()) {
+        require(plan->params.count("query") == 1, "selector endpoint without one query", url);
+      }
       if (auto q = plan->params.first("query")) {
         check_query(*q, p);
       }

@@ -60,8 +60,11 @@ struct StepExchange {
   std::unique_ptr<gateway::Step> step;
   gateway::Action action = gateway::Action::kContinue;
 
+  // `on_done` runs when on_request completes, before the io_context drains what the step left
+  // behind (e.g. to check that nothing is still running when the reply is decided).
   StepExchange(const gateway::StepFactory& factory, const config::Config& cfg,
-               const config::Route& route, const StepInput& in) {
+               const config::Route& route, const StepInput& in,
+               const std::function<void()>& on_done = {}) {
     namespace http = boost::beast::http;
     head.method(in.method);
     head.target(in.path + (in.query.empty() ? "" : "?" + in.query));
@@ -98,6 +101,9 @@ struct StepExchange {
       REQUIRE_FALSE(e);
       action = a;
       done = true;
+      if (on_done) {
+        on_done();
+      }
     });
     io.run();
     REQUIRE(done);

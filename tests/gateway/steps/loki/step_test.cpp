@@ -82,6 +82,8 @@ struct Env {
   std::set<std::string> timeouts;                     // queries answered DeadlineExceeded
   size_t in_flight = 0;
   size_t max_in_flight_seen = 0;
+  size_t in_flight_at_reply = 0;  // sub-queries still running when on_request completed
+  bool answer_inline = false;     // the fetcher completes without suspending
   std::vector<std::string> finished;  // queries, in the order their answers came back
 
   explicit Env(std::string path, config::Enforcer enforcer = config::Enforcer::kLokiQuery,
@@ -102,10 +104,13 @@ struct Env {
       const std::string q(p->first("query").value_or(""));
       calls.push_back(std::move(call));
       max_in_flight_seen = std::max(max_in_flight_seen, ++in_flight);
-      // Every call yields at least once, so calls started together overlap.
-      asio::steady_timer t(co_await asio::this_coro::executor);
-      t.expires_after(std::chrono::milliseconds(delay_ms.count(q) ? delay_ms[q] : 0));
-      co_await t.async_wait(asio::use_awaitable);
+      // Every call yields at least once (calls started together overlap), unless the test
+      // asks for answers that complete inline, as a fetch failing before any I/O does.
+      if (!answer_inline) {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        t.expires_after(std::chrono::milliseconds(delay_ms.count(q) ? delay_ms[q] : 0));
+        co_await t.async_wait(asio::use_awaitable);
+      }
       --in_flight;
       finished.push_back(q);
       if (timeouts.count(q) != 0) {
@@ -132,7 +137,9 @@ struct Env {
 
 // One exchange through the step (tests/gateway/steps/common/step_exchange.h).
 struct Exchange : obsgate::test::StepExchange {
-  Exchange(Env& env, const Input& in) : StepExchange(*env.factory, env.cfg, env.route, in) {}
+  Exchange(Env& env, const Input& in)
+      : StepExchange(*env.factory, env.cfg, env.route, in,
+                     [&env] { env.in_flight_at_reply = env.in_flight; }) {}
 };
 
 using Check = std::function<void(Exchange&, Env&)>;
@@ -241,10 +248,10 @@ TEST_CASE("loki step: requests", "[loki][step]") {
        kQR,
        with(in(R"(query={app="x"})"), [](Input& i) { i.tenant_repeated = true; }),
        {replies(400)}},
-      {"unauthenticated fails closed",
+      {"unauthenticated fails closed (a wiring bug: 500)",
        kQR,
        with(in(R"(query={app="x"})"), [](Input& i) { i.authenticated = false; }),
-       {replies(401)}},
+       {replies(500, "no authentication step")}},
       {"two tenants: union, multi-tenant org id",
        kQR,
        with(in(R"(query={app="x"})"), [](Input& i) { i.tenants = {"team-a", "team-b"}; }),
@@ -423,7 +430,7 @@ TEST_CASE("loki step: fan-out runs rules concurrently, bounded", "[loki][step]")
     REQUIRE(x.action == Action::kRespond);
     CHECK(x.r->reply.status == 400);
     CHECK(x.r->reply.message == "parse error at line 1");
-    CHECK(env.in_flight == 0);  // nothing left running behind the reply
+    CHECK(env.in_flight_at_reply == 0);  // nothing left running behind the reply
   }
   SECTION("a failure stops further sub-queries from starting") {
     Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, 1, true);
@@ -432,6 +439,32 @@ TEST_CASE("loki step: fan-out runs rules concurrently, bounded", "[loki][step]")
     REQUIRE(x.action == Action::kRespond);
     CHECK(x.r->reply.status == 502);
     CHECK(env.calls.size() == 1);
+  }
+  SECTION("fetches that complete without suspending: all answer, or the first fails") {
+    // co_spawn dispatches, so such a worker finishes before fetch_all waits: the count of
+    // running workers must already cover it.
+    for (const size_t bound : {size_t{1}, size_t{4}}) {
+      CAPTURE(bound);
+      Env all("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, bound, true);
+      all.answer_inline = true;
+      all.answers[qa] = ok("a");
+      all.answers[qc] = ok("cc");
+      all.answers[qd] = ok("ddd");
+      Exchange x(all, three);
+      REQUIRE(x.action == Action::kRespond);
+      CHECK(x.r->reply.status == 200);
+      CHECK(all.calls.size() == 3);
+      CHECK(all.in_flight_at_reply == 0);
+
+      Env first_fails("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, bound, true);
+      first_fails.answer_inline = true;
+      first_fails.answers[qc] = ok("cc");
+      first_fails.answers[qd] = ok("ddd");  // rule 1 (team-a) unreachable
+      Exchange y(first_fails, three);
+      REQUIRE(y.action == Action::kRespond);
+      CHECK(y.r->reply.status == 502);
+      CHECK(first_fails.calls.size() == 1);  // nothing starts after the failure
+    }
   }
   SECTION("a timeout is a 504 in Loki's error format") {
     Env env("/loki/api/v1/query_range", config::Enforcer::kLokiQuery, 4, true);
