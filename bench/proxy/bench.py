@@ -95,9 +95,10 @@ routes:
 
 # The reference upstream, plus one line per request that carries X-Bench-Verify (the check that
 # the enforced route forwards the scoped query). The `if=` costs every target the same.
+VERIFY_VAR = "$http_" + VERIFY_HEADER.lower().replace("-", "_")
 UPSTREAM_VERIFY_LOG = (
     "    log_format bench_uri '$request_uri';\n"
-    f"    map $http_{VERIFY_HEADER.lower().replace('-', '_')} $bench_verify {{ default 0; ~. 1; }}\n"
+    f"    map {VERIFY_VAR} $bench_verify {{ default 0; ~. 1; }}\n"
     "    access_log logs/verify.log bench_uri if=$bench_verify;\n")
 
 
@@ -291,8 +292,10 @@ def main():
                     res[name]["cpu_us"].append((c1 - c0) * 1e6 / total)
                 _, _, lat1 = wrk(port, 1, max(2, args.duration // 2), token, latency=True)
                 res[name]["p50"].append(lat1.get("50", float("nan")))
-                print(f"round {r + 1} {name:13s} {rps:9.0f} req/s  p99(c{args.connections}) "
-                      f"{lat.get('99', 0):7.0f}us  p50(c1) {lat1.get('50', 0):6.0f}us", flush=True)
+                cpu = f"{res[name]['cpu_us'][-1]:5.1f}us CPU/req" if pid else ""
+                print(f"round {r + 1} {name:18s} {rps:9.0f} req/s  p99(c{args.connections}) "
+                      f"{lat.get('99', 0):7.0f}us  p50(c1) {lat1.get('50', 0):6.0f}us  {cpu}",
+                      flush=True)
         med = {n: {k: (statistics.median(v) if v else float("nan")) for k, v in d.items()}
                for n, d in res.items()}
         d = med["direct"]["rps"]
@@ -311,8 +314,8 @@ def main():
         if args.write_results:
             cmd = " ".join(["bench/proxy/bench.py"] + sys.argv[1:])
             header = (f"\n### Proxy, {datetime.date.today().isoformat()}\n\n"
-                      f"Machine: {os.cpu_count()} cores, {platform.machine()}, loopback; shared and "
-                      f"noisy. Command: `{cmd}`. wrk -t1 -c{args.connections}, {args.rounds} "
+                      f"Machine: {os.cpu_count()} cores, {platform.machine()}, loopback; shared "
+                      f"and noisy. Command: `{cmd}`. wrk -t1 -c{args.connections}, {args.rounds} "
                       f"alternating rounds of {args.duration}s, medians. obsgate and nginx each "
                       f"with one worker, upstream keep-alive, access logs off.\n\n")
             with open(args.write_results, "a") as f:

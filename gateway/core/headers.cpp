@@ -260,4 +260,18 @@ void set_forwarded(http::fields& f, std::string_view client_ip, bool tls) {
   f.set("X-Forwarded-Proto", tls ? "https" : "http");
 }
 
+void move_forwarded_to(std::string& out, http::fields& f, std::string_view client_ip, bool tls) {
+  out += "X-Forwarded-For: ";
+  if (auto it = f.find("X-Forwarded-For"); it != f.end()) {
+    out += it->value();
+    out += ", ";
+  }
+  out += client_ip;
+  out += "\r\nX-Forwarded-Proto: ";
+  out += tls ? "https" : "http";
+  out += "\r\n";
+  f.erase("X-Forwarded-For");
+  f.erase("X-Forwarded-Proto");
+}
+
 }  // namespace obsgate::gateway

@@ -51,4 +51,10 @@ std::string new_request_id();
 // Appends `client_ip` to X-Forwarded-For (creating it) and sets X-Forwarded-Proto.
 void set_forwarded(http::fields& f, std::string_view client_ip, bool tls);
 
+// The same result written as header lines instead: appends "X-Forwarded-For: <the first
+// client value, ", ">client_ip\r\nX-Forwarded-Proto: http[s]\r\n" to `out` and erases both
+// fields from `f`, for a head serialised with those lines after its fields (wire.h). No field
+// node is allocated.
+void move_forwarded_to(std::string& out, http::fields& f, std::string_view client_ip, bool tls);
+
 }  // namespace obsgate::gateway

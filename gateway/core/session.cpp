@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -303,7 +305,8 @@ class Session {
           co_return !has_body;
         }
         query = std::move(params).value();
-        if (allowlist && !co_await params_allowed(ex, route, flavor, query, has_body)) {
+        if (const std::string* bad = allowlist ? disallowed_param(route, query) : nullptr) {
+          co_await refuse_param(ex, flavor, *bad, has_body);
           co_return !has_body;
         }
       }
@@ -324,7 +327,8 @@ class Session {
           co_return true;
         }
         form = std::move(parsed).value();
-        if (allowlist && !co_await params_allowed(ex, route, flavor, *form, false)) {
+        if (const std::string* bad = allowlist ? disallowed_param(route, *form) : nullptr) {
+          co_await refuse_param(ex, flavor, *bad, false);
           co_return true;
         }
       }
@@ -353,6 +357,7 @@ class Session {
     std::optional<std::string> fwd_query;
     if (run) {
       Request& r = run->req;
+      run->steps.reserve(route.steps.size());
       for (auto& f : route.steps) {
         run->steps.push_back(f->create());
       }
@@ -420,7 +425,11 @@ class Session {
       req.chunked(false);
       req.content_length(buffered_->size());
     }
-    std::string fwd_target = up->cfg->base_path + target->path;
+    // Built in a per-connection buffer: no allocation once it has grown to the usual size.
+    // send_request() writes it as the request line's target.
+    std::string& fwd_target = target_buf_;
+    fwd_target.assign(up->cfg->base_path);
+    fwd_target += target->path;
     if (fwd_query) {
       if (!fwd_query->empty()) {
         fwd_target += '?';
@@ -430,11 +439,17 @@ class Session {
       fwd_target += '?';
       fwd_target += target->raw_query;
     }
-    req.target(fwd_target);
     req.version(11);
-    req.set(http::field::host, up->host_header);
-    req.set("X-Request-Id", ex.request_id);
-    set_forwarded(req, client_ip_, listener_.tls);
+    // The target and the gateway's own fields (Host, X-Request-Id, X-Forwarded-*) go on the
+    // wire after the client's fields when send_request() serialises the head; setting them into
+    // the parsed head would cost a field node allocation each. Same values, same "replace"
+    // semantics: the client's copies are erased.
+    fwd_fields_.clear();
+    append_field(fwd_fields_, "Host", up->host_header);
+    append_field(fwd_fields_, "X-Request-Id", ex.request_id);
+    req.erase(http::field::host);
+    req.erase("X-Request-Id");
+    move_forwarded_to(fwd_fields_, req, client_ip_, listener_.tls);
     if (client_chunked && !buffered_) {
       req.chunked(true);
     }
@@ -450,18 +465,23 @@ class Session {
     co_return co_await forward(ex, p, *up, has_body, client_keep_alive);
   }
 
-  asio::awaitable<bool> params_allowed(Exchange& ex, const RouteRuntime& route,
-                                       config::ApiFlavor flavor, const routing::Params& params,
-                                       bool has_body) {
+  // The first parameter outside the route's allowlist; null when all are allowed. A plain
+  // function: the common case (all allowed) costs no coroutine frame.
+  static const std::string* disallowed_param(const RouteRuntime& route,
+                                             const routing::Params& params) {
     for (const auto& [k, v] : params) {
       if (!std::binary_search(route.allowed_params.begin(), route.allowed_params.end(), k)) {
-        co_await reply(ex, flavor, 400,
-                       "parameter '" + k.substr(0, 64) + "' is not allowed on this endpoint",
-                       "params_denied{not_allowed}", !has_body);
-        co_return false;
+        return &k;
       }
     }
-    co_return true;
+    return nullptr;
+  }
+
+  asio::awaitable<void> refuse_param(Exchange& ex, config::ApiFlavor flavor,
+                                     const std::string& key, bool has_body) {
+    co_await reply(ex, flavor, 400,
+                   "parameter '" + key.substr(0, 64) + "' is not allowed on this endpoint",
+                   "params_denied{not_allowed}", !has_body);
   }
 
   // Buffers the request body (cap: max_buffered_body_bytes); answers 413/400 itself on
@@ -699,42 +719,42 @@ class Session {
     co_return !body_unread;
   }
 
-  // Writes the pending head (if any) and `n` bytes of body from chunk() with the body's framing
-  // in one gather write. `last` ends the body (the terminating chunk for chunked framing).
-  template <class Out>
-  asio::awaitable<error_code> write_step(Out& out, beast::tcp_stream& tcp,
-                                         std::chrono::milliseconds timeout, bool& head_pending,
-                                         Framing framing, size_t n, bool last) {
+  // One relay write: the pending head (if any) and `n` bytes of body from chunk() with the
+  // body's framing, as one gather write. The buffers point into `framing_` and head_; fill it
+  // in place and write it before the next fill.
+  struct WriteFrame {
+    std::array<asio::const_buffer, 4> bufs{};
+    ChunkFraming framing_;
+  };
+
+  // Fills `wf` for one relay step; returns false when there is nothing to write yet. `last`
+  // ends the body (the terminating chunk for chunked framing). A plain function, so that each
+  // relay step costs the write itself and no coroutine frame.
+  bool fill_write(WriteFrame& wf, bool& head_pending, Framing framing, size_t n, bool last) {
     if (head_pending && n == 0 && !last && framing != Framing::kNone) {
       // Hold the head back until the first body bytes (or the end) so both leave in one
       // write; a head on its own costs an extra syscall and packet per response.
-      co_return error_code{};
+      return false;
     }
-    std::array<asio::const_buffer, 4> bufs{};
     size_t used = 0;
     size_t total = 0;
     if (head_pending) {
-      bufs[used++] = asio::buffer(head_);
+      wf.bufs[used++] = asio::buffer(head_);
       total += head_.size();
     }
-    ChunkFraming cf;
     if (framing == Framing::kChunked) {
-      cf = chunk_framing(n, last);
-      bufs[used++] = asio::buffer(cf.prefix.data(), cf.prefix_len);
-      bufs[used++] = asio::buffer(chunk(), n);
-      bufs[used++] = asio::buffer(cf.suffix.data(), cf.suffix_len);
+      wf.framing_ = chunk_framing(n, last);
+      const ChunkFraming& cf = wf.framing_;
+      wf.bufs[used++] = asio::buffer(cf.prefix.data(), cf.prefix_len);
+      wf.bufs[used++] = asio::buffer(chunk(), n);
+      wf.bufs[used++] = asio::buffer(cf.suffix.data(), cf.suffix_len);
       total += cf.prefix_len + n + cf.suffix_len;
     } else if (framing != Framing::kNone && n > 0) {
-      bufs[used++] = asio::buffer(chunk(), n);
+      wf.bufs[used++] = asio::buffer(chunk(), n);
       total += n;
     }
     head_pending = false;
-    error_code ec;
-    if (total > 0) {
-      tcp.expires_after(timeout);
-      co_await asio::async_write(out, bufs, redirect(ec));
-    }
-    co_return ec;
+    return total > 0;
   }
 
   template <class Up>
@@ -744,13 +764,13 @@ class Session {
     const auto& timeouts = cfg().server.timeouts;
     auto& req = p.get();
     head_.clear();
-    append_head(head_, req.base());
+    append_head(head_, req.base(), target_buf_, fwd_fields_);
     if (buffered_) {
       // A body the gateway had to see whole: head and body in one write.
       head_ += *buffered_;
-      bool pending = true;
-      error_code wec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, pending,
-                                           Framing::kNone, 0, true);
+      error_code wec;
+      conn.tcp().expires_after(timeouts.upstream_response);
+      co_await asio::async_write(up, asio::buffer(head_), redirect(wec));
       co_return wec ? StepResult{IoStep::kUpstreamFailed, wec} : StepResult{};
     }
     const Framing framing = req.chunked()                  ? Framing::kChunked
@@ -781,8 +801,11 @@ class Session {
         ex.bytes_in += n;
       }
       const bool last = p.is_done();
-      ec = co_await write_step(up, conn.tcp(), timeouts.upstream_response, head_pending, framing,
-                               n, last);
+      WriteFrame wf;
+      if (fill_write(wf, head_pending, framing, n, last)) {
+        conn.tcp().expires_after(timeouts.upstream_response);
+        co_await asio::async_write(up, wf.bufs, redirect(ec));
+      }
       if (ec) {
         co_return StepResult{IoStep::kUpstreamFailed, ec};
       }
@@ -866,12 +889,21 @@ class Session {
     }
     if (has_length) {
       // One canonical value ("5, 5" collapses to "5"; the parser already checked they agree).
-      res.content_length(*rp.content_length());
+      // The usual case, one field already canonical, is left alone: a set() costs a field
+      // node allocation.
+      std::array<char, 24> digits{};
+      const auto end = std::to_chars(digits.data(), digits.data() + digits.size(),
+                                     *rp.content_length()).ptr;
+      const std::string_view canonical(digits.data(), static_cast<size_t>(end - digits.data()));
+      if (res.count(http::field::content_length) != 1 ||
+          res[http::field::content_length] != canonical) {
+        res.content_length(*rp.content_length());
+      }
     }
     const bool no_body = ex.method == "HEAD" || ex.status == 204 || ex.status == 304 ||
                          (rp.is_done() && !upstream_chunked);
     remove_hop_by_hop(res);
-    res.set("X-Request-Id", ex.request_id);
+    res.erase("X-Request-Id");  // ours is written after the fields (below)
     res.version(client_version);
     bool keep = client_keep_alive && !worker_.shared().draining.load(std::memory_order_relaxed);
     if (!no_body && !has_length) {
@@ -889,8 +921,10 @@ class Session {
                             : has_length ? Framing::kLength
                             : client_version == 11 ? Framing::kChunked
                                                    : Framing::kClose;
+    own_fields_.clear();
+    append_field(own_fields_, "X-Request-Id", ex.request_id);
     head_.clear();
-    append_head(head_, res.base());
+    append_head(head_, res.base(), own_fields_);
     bool head_pending = true;
     auto& body = res.body();
     error_code ec;
@@ -929,8 +963,11 @@ class Session {
         ex.bytes_out += n;
       }
       const bool last = rp.is_done();
-      ec = co_await write_step(stream_, tcp_, timeouts.request_read, head_pending, framing, n,
-                               last);
+      WriteFrame wf;
+      if (fill_write(wf, head_pending, framing, n, last)) {
+        tcp_.expires_after(timeouts.request_read);
+        co_await asio::async_write(stream_, wf.bufs, redirect(ec));
+      }
       if (ec) {
         ex.detail = "downstream_error{write_failed}";
         co_return false;
@@ -1177,6 +1214,9 @@ class Session {
   routing::Match match_;
   std::unique_ptr<char[]> chunk_;
   std::string head_;  // serialised head of the message being relayed
+  std::string target_buf_;   // the forwarded request target, rebuilt per request
+  std::string fwd_fields_;   // the gateway's fields of the forwarded request, as header lines
+  std::string own_fields_;   // the gateway's fields of the relayed response, as header lines
   std::optional<std::string> buffered_;  // the current request's body, when a step needed it
   const std::vector<std::pair<std::string, std::string>> no_headers_;
   std::list<ConnEntry>::iterator entry_;

@@ -9,13 +9,14 @@ namespace obsgate::gateway {
 
 namespace {
 
-void append_fields(std::string& out, const http::fields& f) {
+void append_fields(std::string& out, const http::fields& f, std::string_view extra = {}) {
   for (const auto& field : f) {
     out += field.name_string();
     out += ": ";
     out += field.value();
     out += "\r\n";
   }
+  out += extra;
   out += "\r\n";
 }
 
@@ -35,7 +36,20 @@ void append_head(std::string& out, const http::request_header<>& h) {
   append_fields(out, h);
 }
 
+void append_head(std::string& out, const http::request_header<>& h, std::string_view target,
+                 std::string_view extra) {
+  out += h.method_string();
+  out += ' ';
+  out += target;
+  out += " HTTP/1.1\r\n";
+  append_fields(out, h, extra);
+}
+
 void append_head(std::string& out, const http::response_header<>& h) {
+  append_head(out, h, std::string_view());
+}
+
+void append_head(std::string& out, const http::response_header<>& h, std::string_view extra) {
   out += h.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
   append_uint(out, h.result_int());
   out += ' ';
@@ -46,7 +60,14 @@ void append_head(std::string& out, const http::response_header<>& h) {
   }
   out += reason;
   out += "\r\n";
-  append_fields(out, h);
+  append_fields(out, h, extra);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
 }
 
 ChunkFraming chunk_framing(size_t size, bool last) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace obsgate::gateway {
 
@@ -20,6 +21,17 @@ namespace http = boost::beast::http;
 void append_head(std::string& out, const http::request_header<>& h);
 // Appends "HTTP/1.x SP code SP reason CRLF", the fields, and the empty line.
 void append_head(std::string& out, const http::response_header<>& h);
+
+// The same with the gateway's own fields written after the message's: `extra` holds complete
+// "Name: value\r\n" lines (see append_field). The request form also takes the target, and
+// always writes HTTP/1.1 (the forwarded request). Setting these into the parsed head instead
+// costs a field node allocation each, per request.
+void append_head(std::string& out, const http::request_header<>& h, std::string_view target,
+                 std::string_view extra);
+void append_head(std::string& out, const http::response_header<>& h, std::string_view extra);
+
+// Appends one "Name: value\r\n" line. The value must not contain CR or LF.
+void append_field(std::string& out, std::string_view name, std::string_view value);
 
 // How a body is delimited on the wire.
 enum class Framing {
