@@ -269,7 +269,9 @@ def main():
             for name, port, pid in targets:
                 print(f"{name} (pid {pid}): wrk -t1 -c{args.connections} -d10s "
                       f"-H 'Authorization: Bearer $TOKEN' 'http://127.0.0.1:{port}{TARGET}'")
-            print("serving; Ctrl-C to stop", flush=True)
+            print("serving; Ctrl-C or SIGTERM to stop", flush=True)
+            # SIGTERM too must reach the finally below, which stops nginx and obsgate.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             try:
                 signal.pause()
             except KeyboardInterrupt:
