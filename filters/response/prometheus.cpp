@@ -279,19 +279,51 @@ Result<std::string> strip_hidden_labels_prometheus(std::string_view body, Endpoi
 
 namespace {
 
-// The sample-name suffixes of a metric family (text format 0.0.4 and OpenMetrics): metadata is
-// keyed by the family name (`# TYPE http_request_duration_seconds histogram`), the series by
-// the sample names (`..._bucket`, `..._sum`, `..._count`; OpenMetrics counters `..._total`).
-constexpr std::string_view kFamilySuffixes[] = {"_total", "_bucket", "_count", "_sum",
-                                                "_created", "_info", "_gcount", "_gsum"};
+// Metadata is keyed by the family name (`# TYPE http_request_duration_seconds histogram`), the
+// series by the sample names. Which sample-name suffixes a family of each type has (text format
+// 0.0.4 and OpenMetrics); `unknown` and gauges have none: their samples carry the family name.
+std::vector<std::string_view> sample_suffixes(std::string_view type) {
+  if (type == "counter") {
+    return {"_total", "_created"};
+  }
+  if (type == "histogram") {
+    return {"_bucket", "_count", "_sum", "_created"};
+  }
+  if (type == "summary") {
+    return {"_count", "_sum", "_created"};
+  }
+  if (type == "gaugehistogram") {
+    return {"_bucket", "_gcount", "_gsum"};
+  }
+  if (type == "info") {
+    return {"_info"};
+  }
+  return {};
+}
 
-// A metadata entry is visible when its name is a visible series name, or the family of one.
-bool family_visible(const std::string& name, const std::set<std::string>& visible) {
-  if (visible.count(name) != 0) {
-    return true;
+// One metadata entry ({"type","help","unit"}) of a name that is not itself a visible series name
+// is visible when a sample name its type gives the family is. The type matters: tenant A's
+// counter `http_requests_total` must not reveal tenant B's gauge named `http_requests`.
+Result<bool> entry_visible(const std::string& name, std::string_view entry,
+                           const std::set<std::string>& visible) {
+  using namespace detail;  // NOLINT(google-build-using-namespace): this module's internals
+  if (kind_of(entry) != Kind::kObject) {
+    return bad_upstream("metadata of \"" + name + "\" has an entry that is not an object");
+  }
+  auto ms = members(entry);
+  if (!ms.ok()) {
+    return ms.status();
+  }
+  const Member* type = find(*ms, "type");
+  if (type == nullptr || kind_of(type->value) != Kind::kString) {
+    return false;
+  }
+  auto t = decode_string(type->value);
+  if (!t.ok()) {
+    return t.status();
   }
   std::string sample = name;
-  for (std::string_view suffix : kFamilySuffixes) {
+  for (std::string_view suffix : sample_suffixes(*t)) {
     sample.resize(name.size());
     sample += suffix;
     if (visible.count(sample) != 0) {
@@ -323,7 +355,35 @@ Result<std::string> filter_metadata(std::string_view body,
           if (kind_of(m.value) != Kind::kArray) {
             return bad_upstream("metadata of \"" + m.key + "\" is not a list");
           }
-          if (!family_visible(m.key, visible_metric_names) || (limit != 0 && kept == limit)) {
+          if (limit != 0 && kept == limit) {
+            continue;
+          }
+          if (visible_metric_names.count(m.key) != 0) {  // a series name: every entry
+            ++kept;
+            if (!first) {
+              out += ',';
+            }
+            first = false;
+            out += m.raw_key;
+            out += ':';
+            out += m.value;
+            continue;
+          }
+          auto entries = elements(m.value);
+          if (!entries.ok()) {
+            return entries.status();
+          }
+          std::vector<std::string_view> shown;
+          for (std::string_view e : *entries) {
+            auto v = entry_visible(m.key, e, visible_metric_names);
+            if (!v.ok()) {
+              return v.status();
+            }
+            if (*v) {
+              shown.push_back(e);
+            }
+          }
+          if (shown.empty()) {
             continue;
           }
           ++kept;
@@ -332,8 +392,14 @@ Result<std::string> filter_metadata(std::string_view body,
           }
           first = false;
           out += m.raw_key;
-          out += ':';
-          out += m.value;
+          out += ":[";
+          for (std::size_t i = 0; i < shown.size(); ++i) {
+            if (i != 0) {
+              out += ',';
+            }
+            out += shown[i];
+          }
+          out += ']';
         }
         out += '}';
         return {};

@@ -110,9 +110,12 @@ Result<std::string> filter_alerts(std::string_view body, const Scope& scope,
                                   const std::vector<std::string>& hidden);
 
 // /api/v1/metadata: data is {metric name: [...]}; keeps only the visible metric names. Metadata
-// is keyed by metric family: a name is kept when it is visible itself or when one of its
-// family's sample names is (name + _total, _bucket, _count, _sum, _created, _info, _gcount or
-// _gsum), so histograms, summaries and OpenMetrics counters keep their metadata. Metadata holds
+// is keyed by metric family: a name is kept whole when it is a visible series name; otherwise
+// each entry is kept when a sample name its type gives the family is visible (counter: _total,
+// _created; histogram: _bucket, _count, _sum, _created; summary: _count, _sum, _created;
+// gaugehistogram: _bucket, _gcount, _gsum; info: _info), so histograms, summaries and
+// OpenMetrics counters keep their metadata while another tenant's gauge named like a visible
+// counter's family stays hidden. Metadata holds
 // type, help and unit only (no label values); a family name shared by two tenants shows both
 // tenants' help texts to either, as Prometheus merges them per name.
 // `limit` (0: none) keeps at most that many metric names, in the upstream's order: Prometheus'

@@ -1,6 +1,7 @@
 #include "gateway/steps/prometheus/endpoints.h"
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <utility>
 
@@ -210,12 +211,31 @@ Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
         }
       }
       return in;
-    case Endpoint::kAlerts:
     case Endpoint::kMetadata:
+      if (metadata_limit(in)) {
+        routing::Params without_limit = in;
+        without_limit.erase("limit");
+        return without_limit;
+      }
+      return in;
+    case Endpoint::kAlerts:
     case Endpoint::kBuildinfo:
       return in;
   }
   return Status::internal("unknown endpoint");
+}
+
+std::optional<size_t> metadata_limit(const routing::Params& params) {
+  const std::optional<std::string_view> v = params.first("limit");
+  if (!v || v->empty()) {
+    return std::nullopt;
+  }
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc{} || end != v->data() + v->size() || n == 0) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 }  // namespace obsgate::gateway::prom_api

@@ -12,7 +12,9 @@
 //     added, so the answer covers only the tenant's series. label/{name}/values with a hidden
 //     `name` is PermissionDenied; names in Prometheus 3's U__ escaping are decoded first.
 //   - rules: `match[]` values (rule labels) are checked for hidden labels and kept as given;
-//     the response is filtered by scope instead. alerts, metadata: no selectors to narrow.
+//     the response is filtered by scope instead. alerts, metadata: no selectors to narrow; a
+//     positive metadata `limit` is removed (metadata_limit(): the step applies it after the
+//     scope, or Prometheus would cut the list before the scope does).
 //   - buildinfo: unchanged.
 // Every other parameter is kept in order (the route's query_params allowlist has already
 // limited them). Errors: InvalidArgument (400) with a Prometheus-style message, PermissionDenied
@@ -60,6 +62,10 @@ const routing::ParamPolicy& single_valued_params();
 // "__" and any other non-legacy rune is "_<hex code point>_". Other names are returned as they
 // are. InvalidArgument for a malformed escape.
 Result<std::string> unescape_label_name(std::string_view name);
+
+// metadata's `limit` when it is a positive integer (the one case the gateway applies itself);
+// nullopt otherwise (absent, 0, negative or not a number: forwarded for Prometheus to answer).
+std::optional<size_t> metadata_limit(const routing::Params& params);
 
 // Which request parts a rewrite looks at, for the step: a restricted scope.
 Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,

@@ -111,6 +111,7 @@ class PrometheusStep final : public Step {
                        "visible_names_unavailable", Outcome::kDenied);
       }
       visible_names_ = std::move(names).value();
+      metadata_limit_ = metadata_limit(*merged).value_or(0);
     }
     std::string_view label_name;
     std::optional<std::string_view> param;
@@ -201,7 +202,8 @@ class PrometheusStep final : public Step {
       case Endpoint::kFederate: return response::strip_hidden_labels_text(body, hidden);
       case Endpoint::kRules: return response::filter_rules(body, scope_, hidden);
       case Endpoint::kAlerts: return response::filter_alerts(body, scope_, hidden);
-      case Endpoint::kMetadata: return response::filter_metadata(body, visible_names_);
+      case Endpoint::kMetadata:
+        return response::filter_metadata(body, visible_names_, metadata_limit_);
       default: break;
     }
     if (auto kind = response_kind(s_->endpoint)) {
@@ -237,6 +239,7 @@ class PrometheusStep final : public Step {
   bool filter_ = false;
   filters::Scope scope_;
   std::set<std::string> visible_names_;
+  size_t metadata_limit_ = 0;  // 0: none (applied after the scope, never by Prometheus)
 };
 
 

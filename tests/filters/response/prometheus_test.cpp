@@ -261,7 +261,7 @@ TEST_CASE("series, labels and label values") {
 
 TEST_CASE("metadata: only visible metric names") {
   const std::set<std::string> visible = {"http_requests_total", "up", "req_seconds_bucket",
-                                         "rpc_seconds_count"};
+                                         "rpc_seconds_count", "build_info"};
   const std::vector<Case> cases = {
       {"docs example",
        envelope(R"({"cortex_ring_tokens":[{"type":"gauge","help":"Number of tokens in the ring",)"
@@ -282,6 +282,25 @@ TEST_CASE("metadata: only visible metric names") {
       {"OpenMetrics counter family visible through its _total series",
        envelope(R"({"http_requests":[{"type":"counter","help":"c","unit":""}]})"),
        {output_contains(R"("http_requests")")}},
+      {"another type's family of the same prefix stays hidden (B's gauge vs A's counter)",
+       envelope(R"({"http_requests":[{"type":"gauge","help":"B","unit":""}],)"
+                R"("req":[{"type":"counter","help":"x","unit":""}]})"),
+       {output_is(envelope("{}"))}},
+      {"of mixed entries under one family name only those whose type fits are kept",
+       envelope(R"({"http_requests":[{"type":"gauge","help":"B","unit":""},)"
+                R"({"type":"counter","help":"A","unit":""}]})"),
+       {output_is(envelope(R"({"http_requests":[{"type":"counter","help":"A","unit":""}]})"))}},
+      {"info family through _info",
+       envelope(R"({"build":[{"type":"info","help":"i","unit":""}]})"),
+       {output_contains(R"("build")")}},
+      {"a gauge is not a family of build_info",
+       envelope(R"({"build":[{"type":"gauge","help":"g","unit":""}]})"),
+       {output_is(envelope("{}"))}},
+      {"a histogram is not a family of a _total series",
+       envelope(R"({"http_requests":[{"type":"histogram","help":"h","unit":""}]})"),
+       {output_is(envelope("{}"))}},
+      {"a family entry that is not an object is refused",
+       envelope(R"({"http_requests":["counter"]})"), {upstream_refused()}},
       {"a prefix of a visible name is not its family",
        envelope(R"({"http":[],"u":[],"up_":[],"http_requests_tot":[]})"),
        {output_is(envelope("{}"))}},

@@ -300,6 +300,12 @@ TEST_CASE("prometheus step: responses", "[prometheus][step]") {
       {"metadata: only visible names", "/api/v1/metadata", in("", "/api/v1/metadata"), 200, meta,
        "", Action::kContinue,
        R"({"status":"success","data":{"up":[{"type":"gauge","help":"h","unit":""}]}})"},
+      {"metadata: the limit counts visible names only (a hidden one comes first)",
+       "/api/v1/metadata", in("limit=1", "/api/v1/metadata"), 200,
+       R"({"status":"success","data":{"secret_metric":[{"type":"gauge","help":"s","unit":""}],)"
+       R"("up":[{"type":"gauge","help":"h","unit":""}],"up2":[]}})",
+       "", Action::kContinue,
+       R"({"status":"success","data":{"up":[{"type":"gauge","help":"h","unit":""}]}})"},
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.name) {
