@@ -39,7 +39,9 @@ lp::PushPolicy push_policy(const config::Tenant& t, const config::TenantsConfig&
   const auto& w = t.write->policy;
   lp::PushPolicy p;
   p.tenant_label = w.tenant_label;
-  p.tenant_value = w.tenant_value.empty() ? t.name : w.tenant_value;
+  // The config defaults tenant_value to the tenant's name only when a tenant_label is set; a
+  // value without a label would fail the push policy, so no fallback here.
+  p.tenant_value = w.tenant_value;
   if (w.write_scope.empty()) {
     p.write_scope.unrestricted = true;
   } else {
@@ -114,6 +116,15 @@ class LokiPushStep final : public Step {
       m.count(Api::kLokiPush, tenant_, WriteResult::kRejected, reason, 0, 0);
       return deny(r, http_status(out.status()), out.status().message(), reason);
     }
+    // Rejected: the whole request is refused and counted once, as rejected (the enforcer
+    // also lists the offending series under dropped; counting both doubled it).
+    if (out->rejected) {
+      const Status st = out->status();
+      const lp::Reason why = out->violations.front().reason;
+      m.count(Api::kLokiPush, tenant_, WriteResult::kRejected, lp::reason_name(why),
+              out->accepted.streams + 1, out->accepted.entries);
+      return deny(r, http_status(st), st.message(), lp::reason_name(why));
+    }
     uint64_t dropped = 0;
     for (size_t i = 0; i < lp::kReasonCount; ++i) {
       const lp::Counts& d = out->dropped[i];
@@ -122,13 +133,6 @@ class LokiPushStep final : public Step {
                 lp::reason_name(static_cast<lp::Reason>(i)), d.streams, d.entries);
         dropped += d.streams;
       }
-    }
-    if (out->rejected) {
-      const Status st = out->status();
-      const lp::Reason why = out->violations.front().reason;
-      m.count(Api::kLokiPush, tenant_, WriteResult::kRejected, lp::reason_name(why),
-              out->accepted.streams + 1, out->accepted.entries);
-      return deny(r, http_status(st), st.message(), lp::reason_name(why));
     }
     accepted_ = out->accepted;
     r.decision.recorded = true;

@@ -91,13 +91,8 @@ class RemoteWriteStep final : public Step {
       c_->metrics->count(Api::kRemoteWrite, access_.tenant, WriteResult::kRejected, reason, 0, 0);
       return deny(r, http_status(out.status()), out.status().message(), reason);
     }
-    for (size_t i = 0; i < rw::kReasonCount; ++i) {
-      const rw::Counts& d = out->dropped[i];
-      if (d.series > 0) {
-        c_->metrics->count(Api::kRemoteWrite, access_.tenant, WriteResult::kDropped,
-                           rw::reason_name(static_cast<rw::Reason>(i)), d.series, samples_of(d));
-      }
-    }
+    // Rejected: the whole request is refused and counted once, as rejected (the enforcer
+    // also lists the offending series under dropped; counting both doubled it).
     if (out->rejected) {
       const Status st = out->status();
       const rw::Reason why = out->violations.front().reason;
@@ -106,6 +101,13 @@ class RemoteWriteStep final : public Step {
                          rw::reason_name(why), out->accepted.series + 1,
                          samples_of(out->accepted));
       return deny(r, http_status(st), st.message(), rw::reason_name(why));
+    }
+    for (size_t i = 0; i < rw::kReasonCount; ++i) {
+      const rw::Counts& d = out->dropped[i];
+      if (d.series > 0) {
+        c_->metrics->count(Api::kRemoteWrite, access_.tenant, WriteResult::kDropped,
+                           rw::reason_name(static_cast<rw::Reason>(i)), d.series, samples_of(d));
+      }
     }
     uint64_t dropped = 0;
     for (const rw::Counts& d : out->dropped) {

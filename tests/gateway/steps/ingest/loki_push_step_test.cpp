@@ -59,6 +59,34 @@ struct Case {
 const std::string kApp = stream(R"({"app":"api","namespace":"team-a"})");
 const std::string kAudit = stream(R"({"namespace":"team-a","stream":"audit"})", "AUDIT");
 
+TEST_CASE("ingest steps: a write policy without a tenant label loads", "[ingest]") {
+  // No stamping (the tenant is kept apart by write rules or by X-Scope-OrgID alone): both
+  // steps must still build. loki_push once fell back to the tenant's name as tenant_value,
+  // and a value without a label fails the policy, so the whole route failed to load.
+  config::Config cfg = make_config();
+  for (config::Tenant& t : cfg.tenants.tenants) {
+    if (t.write) {
+      t.write->policy.tenant_label.clear();
+      t.write->policy.tenant_value.clear();
+    }
+  }
+  prometheus::Registry registry;
+  gw::Services services;
+  services.registry = &registry;
+  for (const char* path : {"/loki/api/v1/push", "/api/v1/write"}) {
+    config::Route route;
+    route.name = path;
+    route.upstream = "up";
+    route.auth = config::AuthMode::kRequired;
+    route.path = path;
+    auto f = std::string_view(path) == "/api/v1/write"
+                 ? gw::ingest::make_remote_write_step(cfg, route, services)
+                 : gw::ingest::make_loki_push_step(cfg, route, services);
+    INFO(path << ": " << f.status().to_string());
+    CHECK(f.ok());
+  }
+}
+
 TEST_CASE("loki_push step: requests", "[ingest][loki_push]") {
   const std::vector<Case> cases = {
       {"team-a's stream is stamped, X-Scope-OrgID from the mapping",
@@ -143,6 +171,20 @@ TEST_CASE("loki_push step: metrics", "[ingest][loki_push]") {
                                                     {"tenant", "team-a"},
                                                     {"result", "backend_error"},
                                                     {"reason", "backend_5xx"}}) == 1);
+  {
+    // team-a rejects: an audit stream from a non-shipper refuses the whole push.
+    Exchange x(env, push(body({kApp, kAudit})));
+    REQUIRE(x.action == gw::Action::kRespond);
+  }
+  CHECK(env.counter("obsgate_ingest_series_total", {{"api", "loki_push"},
+                                                    {"tenant", "team-a"},
+                                                    {"result", "rejected"},
+                                                    {"reason", "audit_stream"}}) == 2);
+  // Counted once: the offending stream is not also "dropped" (-1: absent).
+  CHECK(env.counter("obsgate_ingest_series_total", {{"api", "loki_push"},
+                                                    {"tenant", "team-a"},
+                                                    {"result", "dropped"},
+                                                    {"reason", "audit_stream"}}) == -1);
 }
 
 }  // namespace

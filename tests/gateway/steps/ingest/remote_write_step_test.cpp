@@ -232,6 +232,11 @@ TEST_CASE("remote_write step: drops and rejections are counted", "[ingest][remot
                                                     {"tenant", "team-a"},
                                                     {"result", "rejected"},
                                                     {"reason", "out_of_scope"}}) == 1);
+  // Counted once: a rejected request's offending series is not also "dropped" (-1: absent).
+  CHECK(env.counter("obsgate_ingest_series_total", {{"api", "remote_write"},
+                                                    {"tenant", "team-a"},
+                                                    {"result", "dropped"},
+                                                    {"reason", "out_of_scope"}}) == -1);
 }
 
 TEST_CASE("remote_write step: load-time checks", "[ingest][remote_write]") {
