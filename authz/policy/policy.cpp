@@ -15,6 +15,21 @@ struct Policy::Compiled {
 
 namespace {
 
+// A client-chosen value quoted back in an error: printable ASCII only (others become '?'), at
+// most 64 bytes, so a reply or a log line can't carry control bytes or an unbounded header.
+std::string printable(std::string_view v) {
+  constexpr size_t kMax = 64;
+  std::string out;
+  for (size_t i = 0; i < v.size() && i < kMax; ++i) {
+    const char c = v[i];
+    out += (c >= 0x20 && c < 0x7F) ? c : '?';
+  }
+  if (v.size() > kMax) {
+    out += "...";
+  }
+  return out;
+}
+
 bool any_role_in(const Principal& p, const std::vector<std::string>& sorted_roles) {
   return std::any_of(p.roles.begin(), p.roles.end(), [&](const std::string& r) {
     return std::binary_search(sorted_roles.begin(), sorted_roles.end(), r);
@@ -191,7 +206,7 @@ Result<WriteAccess> Policy::write(const Principal& p,
     const Compiled* c = has_tenant(p, *tenant_header) ? find(*tenant_header) : nullptr;
     if (c == nullptr) {
       return Status::permission_denied(
-          "this principal may not write as tenant '" + std::string(*tenant_header) +
+          "this principal may not write as tenant '" + printable(*tenant_header) +
           "': it does not belong to it (the " + std::string(kTenantHeader) +
           " header must name one of its own tenants; unrestricted roles do not grant writes)");
     }

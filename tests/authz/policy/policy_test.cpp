@@ -255,6 +255,28 @@ TEST_CASE("policy: writes resolve to exactly one of the principal's own tenants"
   }
 }
 
+TEST_CASE("policy: a refused tenant header is quoted back printable and bounded", "[policy]") {
+  struct Row {
+    std::string name;
+    std::string header;
+    std::string quoted;  // what the error says between the quotes
+  };
+  const std::vector<Row> rows = {
+      {"a configured tenant", "team-b", "team-b"},
+      {"control bytes replaced", std::string("x\r\nSet-Cookie: a\0", 17), "x??Set-Cookie: a?"},
+      {"non-ASCII replaced byte by byte", "t\xc3\xa9", "t??"},
+      {"long values cut at 64 bytes", std::string(100, 'a'), std::string(64, 'a') + "..."},
+  };
+  for (const auto& r : rows) {
+    DYNAMIC_SECTION(r.name) {
+      auto w = policy().write(who({"team-a"}), std::string_view(r.header));
+      REQUIRE_FALSE(w.ok());
+      CHECK(w.status().code() == Code::kPermissionDenied);
+      CHECK(w.status().message().find("tenant '" + r.quoted + "'") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("policy: audit shipper and role predicates", "[policy]") {
   auto with = [](std::string issuer, std::string subject, std::string cert) {
     Principal p = who({});
