@@ -59,6 +59,7 @@ Policy::~Policy() = default;
 
 Result<PolicyPtr> Policy::compile(const config::TenantsConfig& cfg) {
   std::shared_ptr<Policy> p(new Policy());
+  p->unrestricted_scope_.unrestricted = true;
   for (const config::Tenant& t : cfg.tenants) {
     Compiled c;
     c.name = t.name;
@@ -133,15 +134,17 @@ bool Policy::is_audit_shipper(const Principal& p) const {
   return !s.subject.empty() || !s.cert_identity.empty();  // never match on nothing
 }
 
-Result<MetricsAccess> Policy::read(Signal s, const Principal& p,
-                                   std::optional<std::string_view> header) const {
+// `tenants`, when given, receives the tenants whose rules make the scope.
+Result<MetricsScopeRef> Policy::read(Signal s, const Principal& p,
+                                     std::optional<std::string_view> header,
+                                     std::vector<std::string>* tenants) const {
   const bool metrics = s == Signal::kMetrics;
   auto section = [&](const Compiled& c) -> const filters::Scope* {
     const auto& o = metrics ? c.metrics : c.logs;
     return o ? &*o : nullptr;
   };
   const bool unrestricted = is_unrestricted(p);
-  MetricsAccess out;
+  MetricsScopeRef out;
   if (header) {
     const Compiled* c = find(*header);
     if (c == nullptr || (!unrestricted && !has_tenant(p, *header))) {
@@ -154,47 +157,75 @@ Result<MetricsAccess> Policy::read(Signal s, const Principal& p,
       return Status::permission_denied("tenant '" + c->name + "' has no " + signal_name(metrics) +
                                        " scope");
     }
-    out.scope = *scope;
-    out.tenants.push_back(c->name);
+    out.scope = scope;
+    if (tenants != nullptr) {
+      tenants->push_back(c->name);
+    }
     return out;
   }
   if (unrestricted) {
-    out.scope.unrestricted = true;
+    out.scope = &unrestricted_scope_;
     return out;
   }
+  // Most principals have one tenant: no vector for them.
+  const filters::Scope* first = nullptr;
   std::vector<const filters::Scope*> scopes;
   for (const std::string& t : p.tenants) {
     if (const Compiled* c = find(t); c != nullptr) {
       if (const filters::Scope* scope = section(*c); scope != nullptr) {
-        scopes.push_back(scope);
-        out.tenants.push_back(c->name);
+        if (first == nullptr) {
+          first = scope;
+        } else {
+          if (scopes.empty()) {
+            scopes.push_back(first);
+          }
+          scopes.push_back(scope);
+        }
+        if (tenants != nullptr) {
+          tenants->push_back(c->name);
+        }
       }
     }
   }
-  if (scopes.empty()) {
+  if (first == nullptr) {
     return Status::permission_denied("no " + signal_name(metrics) +
                                      " scope is configured for this principal's tenants");
   }
-  out.scope = scopes.size() == 1 ? *scopes[0] : filters::union_of(scopes);
+  if (scopes.empty()) {
+    out.scope = first;
+    return out;
+  }
+  out.owned = std::make_shared<const filters::Scope>(filters::union_of(scopes));
+  out.scope = out.owned.get();
   return out;
 }
 
 Result<MetricsAccess> Policy::metrics(const Principal& p,
                                       std::optional<std::string_view> tenant_header) const {
-  return read(Signal::kMetrics, p, tenant_header);
+  MetricsAccess out;
+  auto r = read(Signal::kMetrics, p, tenant_header, &out.tenants);
+  if (!r.ok()) {
+    return r.status();
+  }
+  out.scope = *r->scope;
+  return out;
+}
+
+Result<MetricsScopeRef> Policy::metrics_scope(
+    const Principal& p, std::optional<std::string_view> tenant_header) const {
+  return read(Signal::kMetrics, p, tenant_header, nullptr);
 }
 
 Result<LogsAccess> Policy::logs(const Principal& p,
                                 std::optional<std::string_view> tenant_header) const {
-  auto r = read(Signal::kLogs, p, tenant_header);
+  LogsAccess out;
+  auto r = read(Signal::kLogs, p, tenant_header, &out.tenants);
   if (!r.ok()) {
     return r.status();
   }
-  LogsAccess out;
-  out.policy.scope = std::move(r->scope);
+  out.policy.scope = *r->scope;
   out.policy.audit_streams = audit_streams_;
   out.policy.auditor = is_auditor(p);
-  out.tenants = std::move(r->tenants);
   return out;
 }
 

@@ -57,6 +57,14 @@ struct MetricsAccess {
   std::vector<std::string> tenants;  // whose rules make the scope; empty when unrestricted
 };
 
+// The scope of metrics(), borrowed: `scope` points into the Policy (a single tenant's compiled
+// scope, or the Policy's unrestricted scope) or into `owned` (the union of several tenants').
+// Valid as long as the Policy that returned it; the per-request path copies nothing.
+struct MetricsScopeRef {
+  const filters::Scope* scope = nullptr;  // never null in a returned value
+  std::shared_ptr<const filters::Scope> owned;
+};
+
 struct LogsAccess {
   filters::logql::LogsPolicy policy;  // scope + audit stream rules + auditor flag
   std::vector<std::string> tenants;
@@ -81,6 +89,9 @@ class Policy final {
   // `tenant_header`: the X-Obsgate-Tenant value, nullopt when the request has none.
   [[nodiscard]] Result<MetricsAccess> metrics(const Principal& p,
                                               std::optional<std::string_view> tenant_header) const;
+  // The same decision as metrics(), without copying the scope (for the per-request path).
+  [[nodiscard]] Result<MetricsScopeRef> metrics_scope(
+      const Principal& p, std::optional<std::string_view> tenant_header) const;
   [[nodiscard]] Result<LogsAccess> logs(const Principal& p,
                                         std::optional<std::string_view> tenant_header) const;
   [[nodiscard]] Result<WriteAccess> write(const Principal& p,
@@ -100,11 +111,13 @@ class Policy final {
  private:
   Policy();
   enum class Signal { kMetrics, kLogs };
-  [[nodiscard]] Result<MetricsAccess> read(Signal s, const Principal& p,
-                                           std::optional<std::string_view> header) const;
+  [[nodiscard]] Result<MetricsScopeRef> read(Signal s, const Principal& p,
+                                             std::optional<std::string_view> header,
+                                             std::vector<std::string>* tenants) const;
   [[nodiscard]] const Compiled* find(std::string_view tenant) const;
 
   std::vector<Compiled> tenants_;  // sorted by name
+  filters::Scope unrestricted_scope_;  // Scope::unrestricted, no hidden labels
   std::vector<std::string> unrestricted_roles_;
   std::vector<std::string> auditor_roles_;
   std::vector<filters::Rule> audit_streams_;

@@ -150,7 +150,7 @@ Result<std::vector<std::string>> scope_selectors(const filters::Scope& scope) {
   return promql::enforce_selectors("{__name__=~\".+\"}", scope);
 }
 
-Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
+Result<routing::Params> enforce_params(Endpoint e, routing::Params in,
                                        const filters::Scope& scope,
                                        std::string_view label_name) {
   if (scope.denies_everything()) {
@@ -170,9 +170,9 @@ Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
         return Status(enforced.status().code(),
                       "invalid parameter \"query\": " + enforced.status().message());
       }
-      out = in;
-      out.set("query", std::move(enforced).value());
-      return out;
+      // `q` points into `in`: it is no longer used once the enforced query replaces it.
+      in.set("query", std::move(enforced).value());
+      return in;  // moved (C++20 implicit move of a by-value parameter)
     }
     case Endpoint::kSeries:
     case Endpoint::kFederate:
@@ -210,17 +210,15 @@ Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
           return Status(st.code(), "invalid parameter \"match[]\": " + st.message());
         }
       }
-      return in;
+      return in;  // moved (C++20 implicit move of a by-value parameter)
     case Endpoint::kMetadata:
       if (metadata_limit(in)) {
-        routing::Params without_limit = in;
-        without_limit.erase("limit");
-        return without_limit;
+        in.erase("limit");
       }
-      return in;
+      return in;  // moved (C++20 implicit move of a by-value parameter)
     case Endpoint::kAlerts:
     case Endpoint::kBuildinfo:
-      return in;
+      return in;  // moved (C++20 implicit move of a by-value parameter)
   }
   return Status::internal("unknown endpoint");
 }

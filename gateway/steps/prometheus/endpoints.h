@@ -68,7 +68,8 @@ Result<std::string> unescape_label_name(std::string_view name);
 std::optional<size_t> metadata_limit(const routing::Params& params);
 
 // Which request parts a rewrite looks at, for the step: a restricted scope.
-Result<routing::Params> enforce_params(Endpoint e, const routing::Params& in,
+// `in` by value: the step moves its merged parameters in, and the result reuses them.
+Result<routing::Params> enforce_params(Endpoint e, routing::Params in,
                                        const filters::Scope& scope,
                                        std::string_view label_name = {});
 

@@ -76,17 +76,19 @@ class PrometheusStep final : public Step {
                      "tenant_header_repeated", Outcome::kInvalid);
     }
     const std::optional<std::string_view> header = query_api::tenant_header(r);
-    auto access = s_->policy->metrics(r.principal, header);
+    // Borrowed from the policy (which s_ keeps alive): no per-request copy of the scope.
+    auto access = s_->policy->metrics_scope(r.principal, header);
     if (!access.ok()) {
       co_return deny(r, 403, access.status().message(), header ? "tenant_header" : "no_scope",
                      Outcome::kDenied);
     }
-    if (access->scope.unrestricted) {
+    if (access->scope->unrestricted) {
       s_->metrics->outcome(e, Outcome::kUnrestricted);
       state_ = State::kForwarded;
       co_return Action::kContinue;
     }
-    scope_ = std::move(access->scope);
+    scope_ = access->scope;
+    owned_scope_ = std::move(access->owned);
 
     auto merged = query_api::merged_params(r, single_valued_params());
     if (!merged.ok()) {
@@ -99,7 +101,7 @@ class PrometheusStep final : public Step {
         co_return deny(r, 403, "metadata is not available for tenant-scoped principals",
                        "metadata_unavailable", Outcome::kDenied);
       }
-      auto selectors = scope_selectors(scope_);
+      auto selectors = scope_selectors(*scope_);
       if (!selectors.ok()) {
         co_return deny(r, 403, selectors.status().message(), "no_scope", Outcome::kDenied);
       }
@@ -119,7 +121,7 @@ class PrometheusStep final : public Step {
       param = r.path_params.get(s_->label_param);
       label_name = param.value_or("");
     }
-    auto out = enforce_params(e, *merged, scope_, label_name);
+    auto out = enforce_params(e, std::move(*merged), *scope_, label_name);
     if (!out.ok()) {
       const Status& st = out.status();
       const bool forbidden = st.code() == Code::kPermissionDenied;
@@ -134,7 +136,7 @@ class PrometheusStep final : public Step {
     }
     // The forwarded request is rebuilt from the enforced parameters alone.
     query_api::forward_params(r, *out);
-    filter_ = filters_always(e) || (carries_labels(e) && !scope_.hidden_labels.empty());
+    filter_ = filters_always(e) || (carries_labels(e) && !scope_->hidden_labels.empty());
     if (filter_) {
       // The body will be read: it must arrive uncompressed, and federate in the text format.
       r.head.erase(http::field::accept_encoding);
@@ -165,7 +167,7 @@ class PrometheusStep final : public Step {
       return false;
     }
     // Error bodies are read only to keep hidden label values out of upstream messages.
-    return head.result_int() == 200 || !scope_.hidden_labels.empty();
+    return head.result_int() == 200 || !scope_->hidden_labels.empty();
   }
 
   Action on_response_body(Request& r, ResponseHead& head, std::string& body) override {
@@ -197,11 +199,11 @@ class PrometheusStep final : public Step {
   enum class State { kStart, kForwarded, kDone };
 
   Result<std::string> filter(std::string_view body) const {
-    const auto& hidden = scope_.hidden_labels;
+    const auto& hidden = scope_->hidden_labels;
     switch (s_->endpoint) {
       case Endpoint::kFederate: return response::strip_hidden_labels_text(body, hidden);
-      case Endpoint::kRules: return response::filter_rules(body, scope_, hidden);
-      case Endpoint::kAlerts: return response::filter_alerts(body, scope_, hidden);
+      case Endpoint::kRules: return response::filter_rules(body, *scope_, hidden);
+      case Endpoint::kAlerts: return response::filter_alerts(body, *scope_, hidden);
       case Endpoint::kMetadata:
         return response::filter_metadata(body, visible_names_, metadata_limit_);
       default: break;
@@ -215,7 +217,7 @@ class PrometheusStep final : public Step {
   // Some Prometheus errors quote whole label sets ("found duplicate series for the match group
   // {...}"): an error that names a hidden label is replaced, keeping its status.
   Action redact_error(Request& r, ResponseHead& head, std::string_view body) {
-    if (!query_api::names_hidden_label(body, scope_.hidden_labels)) {
+    if (!query_api::names_hidden_label(body, scope_->hidden_labels)) {
       return Action::kContinue;
     }
     s_->metrics->rewrite_error(RewriteError::kRedactedError);
@@ -237,7 +239,9 @@ class PrometheusStep final : public Step {
   std::shared_ptr<const Shared> s_;
   State state_ = State::kStart;
   bool filter_ = false;
-  filters::Scope scope_;
+  // Set with kForwarded (restricted principals only): the policy's scope, or owned_scope_.
+  const filters::Scope* scope_ = nullptr;
+  std::shared_ptr<const filters::Scope> owned_scope_;  // a union of several tenants' scopes
   std::set<std::string> visible_names_;
   size_t metadata_limit_ = 0;  // 0: none (applied after the scope, never by Prometheus)
 };
