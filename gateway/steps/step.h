@@ -177,4 +177,16 @@ class StepFactory {
 
 using StepFactoryPtr = std::shared_ptr<const StepFactory>;
 
+// The usual factory: one S(shared) per request from the route's immutable state of this config
+// generation (S's constructor takes std::shared_ptr<const Shared>).
+template <typename S, typename Shared>
+class SharedStateFactory final : public StepFactory {
+ public:
+  explicit SharedStateFactory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
+  [[nodiscard]] std::unique_ptr<Step> create() const override { return std::make_unique<S>(s_); }
+
+ private:
+  std::shared_ptr<const Shared> s_;
+};
+
 }  // namespace obsgate::gateway

@@ -15,7 +15,6 @@ Needs /usr/bin/prometheus (Debian), node (for the IdP), the obsgate binary (OBSG
 skipped otherwise.
 """
 
-import base64
 import http.server
 import json
 import os
@@ -36,11 +35,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, os.path.join(REPO, "tests", "doubles"))
+sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from push_encoder import snappy_compress  # noqa: E402
+from test_identity_e2e import Idp  # noqa: E402  (the demo IdP, started through start.sh)
 
 PROMETHEUS = os.environ.get("PROMETHEUS_BIN", "/usr/bin/prometheus")
-IDP_DIR = os.path.join(REPO, "deploy", "local", "idp")
 METRIC = "e2e_events_total"
 
 
@@ -53,44 +53,6 @@ def http_call(method, url, headers=None, data=None, timeout=10):
         return e.code, e.read().decode()
     except OSError as e:
         return 0, str(e)
-
-
-class Idp:
-    """deploy/local/idp/server.mjs started through its start.sh."""
-
-    def __init__(self, workdir):
-        self.port = harness.free_port()
-        log = os.path.join(workdir, "idp.log")
-        env = dict(os.environ, PORT=str(self.port))
-        p = subprocess.run([os.path.join(IDP_DIR, "start.sh"), log], env=env,
-                           capture_output=True, text=True, timeout=400)
-        if p.returncode != 0:
-            raise RuntimeError("idp start.sh failed: %s" % p.stderr)
-        self.pid = int(p.stdout.strip())
-        self.issuer = "http://127.0.0.1:%d" % self.port
-
-    def token(self, client):
-        auth = base64.b64encode(("%s:%s-secret" % (client, client)).encode()).decode()
-        status, body = http_call("POST", self.issuer + "/token",
-                            {"Authorization": "Basic " + auth,
-                             "Content-Type": "application/x-www-form-urlencoded"},
-                            b"grant_type=client_credentials&resource=urn%3Aobsgate")
-        if status != 200:
-            raise AssertionError("token for %s: %d %s" % (client, status, body))
-        return json.loads(body)["access_token"]
-
-    def stop(self):
-        if self.pid is None:
-            return
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-            for _ in range(50):
-                os.kill(self.pid, 0)
-                time.sleep(0.1)
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.pid = None
 
 
 class Target:

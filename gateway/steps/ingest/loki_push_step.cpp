@@ -196,17 +196,6 @@ class LokiPushStep final : public Step {
   lp::Counts accepted_;
 };
 
-class Factory final : public StepFactory {
- public:
-  explicit Factory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
-  [[nodiscard]] std::unique_ptr<Step> create() const override {
-    return std::make_unique<LokiPushStep>(s_);
-  }
-
- private:
-  std::shared_ptr<const Shared> s_;
-};
-
 }  // namespace
 
 Result<StepFactoryPtr> make_loki_push_step(const config::Config& cfg, const config::Route& route,
@@ -233,7 +222,8 @@ Result<StepFactoryPtr> make_loki_push_step(const config::Config& cfg, const conf
     }
     shared->tenants.emplace(t.name, std::move(te));
   }
-  return StepFactoryPtr(std::make_shared<Factory>(std::move(shared)));
+  return StepFactoryPtr(
+      std::make_shared<SharedStateFactory<LokiPushStep, Shared>>(std::move(shared)));
 }
 
 }  // namespace obsgate::gateway::ingest

@@ -180,17 +180,6 @@ class RemoteWriteStep final : public Step {
   rw::Counts accepted_;
 };
 
-class Factory final : public StepFactory {
- public:
-  explicit Factory(std::shared_ptr<const Common> c) : c_(std::move(c)) {}
-  [[nodiscard]] std::unique_ptr<Step> create() const override {
-    return std::make_unique<RemoteWriteStep>(c_);
-  }
-
- private:
-  std::shared_ptr<const Common> c_;
-};
-
 }  // namespace
 
 Result<StepFactoryPtr> make_remote_write_step(const config::Config& cfg,
@@ -199,7 +188,8 @@ Result<StepFactoryPtr> make_remote_write_step(const config::Config& cfg,
   if (!c.ok()) {
     return c.status();
   }
-  return StepFactoryPtr(std::make_shared<Factory>(std::move(c).value()));
+  return StepFactoryPtr(
+      std::make_shared<SharedStateFactory<RemoteWriteStep, Common>>(std::move(c).value()));
 }
 
 }  // namespace obsgate::gateway::ingest

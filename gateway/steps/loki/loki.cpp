@@ -398,7 +398,7 @@ Result<StepFactoryPtr> make_loki_step(const config::Config& cfg, const config::R
   }
   shared->metrics = std::move(metrics).value();
   return StepFactoryPtr(
-      std::make_shared<query_api::SharedStateFactory<LokiStep, Shared>>(std::move(shared)));
+      std::make_shared<SharedStateFactory<LokiStep, Shared>>(std::move(shared)));
 }
 
 }  // namespace obsgate::gateway::loki_api

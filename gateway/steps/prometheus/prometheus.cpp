@@ -281,7 +281,7 @@ Result<StepFactoryPtr> make_prometheus_step(const config::Config& cfg, const con
     return metrics.status();
   }
   shared->metrics = std::move(metrics).value();
-  return StepFactoryPtr(std::make_shared<query_api::SharedStateFactory<PrometheusStep, Shared>>(
+  return StepFactoryPtr(std::make_shared<SharedStateFactory<PrometheusStep, Shared>>(
       std::move(shared)));
 }
 

@@ -1,6 +1,5 @@
-// Load-time helpers shared by the query API steps (prometheus, loki):
-//   - SharedStateFactory<S, Shared>: the StepFactory that makes one S(shared) per request from
-//     the route's immutable state of this config generation;
+// Load-time helpers shared by the query API steps (prometheus, loki) (their StepFactory is
+// gateway::SharedStateFactory, in step.h):
 //   - build_metrics<M>(): the step's StepMetrics in the server's registry, or in a registry of
 //     its own (`own`, kept alive by the shared state) when Services has none, as in unit tests.
 //     prometheus-cpp reports registry conflicts by throwing: caught here (load time only) and
@@ -19,16 +18,6 @@
 #include "gateway/steps/step.h"
 
 namespace obsgate::gateway::query_api {
-
-template <typename S, typename Shared>
-class SharedStateFactory final : public StepFactory {
- public:
-  explicit SharedStateFactory(std::shared_ptr<const Shared> s) : s_(std::move(s)) {}
-  [[nodiscard]] std::unique_ptr<Step> create() const override { return std::make_unique<S>(s_); }
-
- private:
-  std::shared_ptr<const Shared> s_;
-};
 
 template <typename M>
 Result<std::unique_ptr<M>> build_metrics(const Services& services,
