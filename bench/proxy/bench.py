@@ -11,11 +11,16 @@ obsgate's authenticated route serves it from its verified-token cache after the 
 Before measuring, one request through the enforced route is checked at the upstream: nginx logs
 the URI of requests carrying `X-Bench-Verify`, and the logged query must be the scoped one.
 
-Usage: bench/proxy/bench.py [--obsgate BIN] [--baseline BIN] [--mint BIN] [--rounds 3]
-       [--duration 8] [--connections 32] [--only NAME,...] [--write-results FILE] [--serve]
+Usage: bench/proxy/bench.py [--obsgate BIN] [--baseline BIN] [--mint BIN] [--floor BIN]
+       [--rounds 3] [--duration 8] [--connections 32] [--only NAME,...] [--write-results FILE]
+       [--serve]
 
 --baseline BIN runs the same two obsgate setups from another binary too (targets base:obsgate,
 base:obsgate-authz), so a change is measured before/after in one run.
+
+--floor BIN (build/bench/proxy/beast_floor) adds the bare Beast/Asio relay in both styles
+(beast-floor-coro, beast-floor-callback): what the HTTP stack alone costs per request, with no
+routing, header hygiene, timeouts, authentication or enforcement.
 
 Reports per target: req/s (median of rounds, -c N), CPU per request of the proxy process
 (utime+stime from /proc over the run / requests), p50 latency unloaded (-c1) and p99 saturated.
@@ -46,6 +51,7 @@ BODY = ('{"status":"success","data":{"resultType":"vector","result":[{"metric":{
         '"node","namespace":"team-a"},"value":[1700000000.123,"1"]}]}}\n')
 UPSTREAM, NGINX, OBSGATE, OBSGATE_ADMIN, AUTHZ, AUTHZ_ADMIN = (18081, 18082, 18084, 18085, 18086,
                                                                18087)
+FLOOR_PORTS = {"coro": 18088, "callback": 18089}  # --floor: beast_floor in each style
 BASE_OFFSET = 10  # --baseline instances listen 10 ports higher
 PATH = "/api/v1/query"
 QUERY = 'sum(rate(http_requests_total{job="api"}[5m]))'
@@ -210,6 +216,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--baseline", default="",
                     help="another obsgate binary, measured too (targets base:obsgate, ...)")
+    ap.add_argument("--floor", default="",
+                    help="bench/proxy beast_floor binary: adds targets beast-floor-coro and "
+                         "beast-floor-callback (the bare Beast/Asio relay, no obsgate code)")
     ap.add_argument("--only", default="", help="comma-separated targets to measure")
     ap.add_argument("--write-results", default="")
     ap.add_argument("--serve", action="store_true", help="set up, print wrk commands, wait")
@@ -245,7 +254,15 @@ def main():
             obsgates[name] = subprocess.Popen([binary, "--config", cfg],
                                               stdout=subprocess.DEVNULL, stderr=err)
             procs.append(obsgates[name])
-        for p in [UPSTREAM, NGINX] + [i[3] for i in instances]:
+        floors = {}
+        if args.floor:
+            for mode, port in FLOOR_PORTS.items():
+                floors["beast-floor-" + mode] = (port, subprocess.Popen(
+                    [args.floor, "--listen", str(port), "--upstream", str(UPSTREAM), "--mode",
+                     mode], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                procs.append(floors["beast-floor-" + mode][1])
+        floor_ports = [port for port, _ in floors.values()]
+        for p in [UPSTREAM, NGINX] + [i[3] for i in instances] + floor_ports:
             try:
                 wait_port(p)
             except RuntimeError:
@@ -264,6 +281,7 @@ def main():
                 verify_enforced(tmp, token, port)
         targets = [("direct", UPSTREAM, None), ("nginx", NGINX, nginx_worker)]
         targets += [(name, port, obsgates[name].pid) for name, _, _, port, _ in instances]
+        targets += [(name, port, proc.pid) for name, (port, proc) in floors.items()]
         if args.serve:
             print(f"token: {token}")
             for name, port, pid in targets:
