@@ -23,7 +23,7 @@ import tempfile
 import time
 import unittest
 
-from harness import HOST, GatewayTestCase, base_config, free_port, obsgate_bin, wait_for
+from harness import HOST, GatewayTestCase, base_config, free_port, mint_tool, wait_for
 
 ISSUER = "https://idp.test/realms/obs"
 AUDIENCE = "obsgate"
@@ -31,17 +31,6 @@ COLLECTOR_SPIFFE = "spiffe://test/ns/obs/sa/collector"
 FINGERPRINT_KEY = b"integration-fingerprint-key-0123456789abcdef"
 
 ENV = None  # set up once per module
-
-
-def mint_tool():
-    path = os.environ.get("OBSGATE_MINT_TOKEN")
-    if path:
-        return path
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
-    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
-    if not os.path.exists(path):
-        raise RuntimeError("obsgate_mint_token not found: build it, or set OBSGATE_MINT_TOKEN")
-    return path
 
 
 def b64url(data):

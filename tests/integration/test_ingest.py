@@ -15,14 +15,13 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import REPO_ROOT, GatewayTestCase, base_config, free_port, obsgate_bin, wait_for
+from harness import REPO_ROOT, GatewayTestCase, TokenIssuer, base_config, free_port, wait_for
 
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "doubles"))
 from launch import LokiDouble  # noqa: E402
@@ -38,43 +37,14 @@ V2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
 ENV = None
 
 
-def mint_tool():
-    path = os.environ.get("OBSGATE_MINT_TOKEN")
-    if path:
-        return path
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(obsgate_bin()))))
-    path = os.path.join(build, "tests", "tools", "obsgate_mint_token")
-    if not os.path.exists(path):
-        raise unittest.SkipTest("obsgate_mint_token not built (set OBSGATE_MINT_TOKEN)")
-    return path
+class Env(TokenIssuer):
+    """The writers' identity provider; token() takes the groups claim."""
 
-
-class Env:
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="obsgate-it-ingest-")
-        self.mint = mint_tool()
-        self.run_mint("--generate", "--key", self.path("idp.pem"), "--jwks",
-                      self.path("jwks.json"), "--alg", "ES256", "--kid", "k1")
-        self.tokens = {}
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_mint(self, *args):
-        p = subprocess.run([self.mint] + list(args), capture_output=True, timeout=30, text=True)
-        if p.returncode != 0:
-            raise RuntimeError("obsgate_mint_token: " + p.stderr)
-        return p.stdout.strip()
+        super().__init__(ISSUER, AUDIENCE, prefix="obsgate-it-ingest-")
 
     def token(self, groups=(), sub="writer"):
-        key = (tuple(groups), sub)
-        if key not in self.tokens:
-            now = int(time.time())
-            claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": now, "exp": now + 900,
-                      "groups": list(groups)}
-            self.tokens[key] = self.run_mint("--key", self.path("idp.pem"), "--alg", "ES256",
-                                             "--kid", "k1", "--claims", json.dumps(claims))
-        return self.tokens[key]
+        return super().token(sub=sub, groups=list(groups))
 
 
 def setUpModule():
@@ -84,7 +54,7 @@ def setUpModule():
 
 def tearDownModule():
     if ENV is not None:
-        shutil.rmtree(ENV.dir, ignore_errors=True)
+        ENV.close()
 
 
 # --------------------------------------------------------------------------------------------
