@@ -28,6 +28,7 @@ Reports per target: req/s (median of rounds, -c N), CPU per request of the proxy
 """
 import argparse
 import datetime
+import fcntl
 import http.client
 import json
 import os
@@ -227,6 +228,14 @@ def main():
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.obsgate)))),
         "tests", "tools", "obsgate_mint_token")
 
+    # One run at a time on this machine: the ports are fixed, and two runs would measure each
+    # other's load. A second run waits here for the first to finish.
+    lock = open(os.path.join(tempfile.gettempdir(), "obsgate-proxy-bench.lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another bench/proxy/bench.py run holds the lock; waiting for it", flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     tmp = tempfile.mkdtemp(prefix="obsgate-bench-")
     os.chmod(tmp, 0o755)  # nginx workers drop root privileges and must read html/
     procs = []
