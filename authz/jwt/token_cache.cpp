@@ -1,8 +1,9 @@
 #include "authz/jwt/token_cache.h"
 
-#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <list>
 #include <mutex>
@@ -25,13 +26,87 @@ bool same_owner(const std::weak_ptr<const KeySet>& a, const KeySetPtr& b) {
   return !a.owner_before(b) && !b.owner_before(a);
 }
 
+std::uint64_t load_le64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, sizeof(v));  // one unaligned load (GCC does not fold the loop below)
+  } else {
+    for (int i = 7; i >= 0; --i) {
+      v = (v << 8) | p[i];
+    }
+  }
+  return v;
+}
+
+void store_le64(std::uint64_t v, std::uint8_t* p) {
+  for (int i = 0; i < 8; ++i) {
+    p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+  }
+}
+
+constexpr std::uint64_t rotl(std::uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+// SipHash's state and its ARX round (SipRound in the paper).
+struct SipState {
+  std::uint64_t v0, v1, v2, v3;
+
+  void round() {
+    v0 += v1;
+    v1 = rotl(v1, 13);
+    v1 ^= v0;
+    v0 = rotl(v0, 32);
+    v2 += v3;
+    v3 = rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = rotl(v1, 17);
+    v1 ^= v2;
+    v2 = rotl(v2, 32);
+  }
+  void compress(std::uint64_t m) {  // c = 2
+    v3 ^= m;
+    round();
+    round();
+    v0 ^= m;
+  }
+  std::uint64_t finalize(std::uint64_t mark) {  // d = 4
+    v2 ^= mark;
+    round();
+    round();
+    round();
+    round();
+    return v0 ^ v1 ^ v2 ^ v3;
+  }
+};
+
 }  // namespace
 
-TokenDigest token_digest(std::string_view token) {
-  TokenDigest d{};
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), d.data(), &len, EVP_sha256(), nullptr);
-  return d;
+TokenDigest siphash128(const TokenDigestKey& key, std::string_view data) {
+  const std::uint64_t k0 = load_le64(key.data());
+  const std::uint64_t k1 = load_le64(key.data() + 8);
+  // The 128-bit variant differs from SipHash-64 only in the 0xee / 0xdd marks.
+  SipState s{k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL ^ 0xee,
+             k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  const std::size_t n = data.size();
+  const std::size_t whole = n & ~std::size_t{7};
+  for (std::size_t i = 0; i < whole; i += 8) {
+    s.compress(load_le64(p + i));
+  }
+  // The last block: the remaining 0..7 bytes, and the length mod 256 in the top byte.
+  std::uint64_t last = static_cast<std::uint64_t>(n) << 56;
+  for (std::size_t i = 0; i < (n & 7); ++i) {
+    last |= static_cast<std::uint64_t>(p[whole + i]) << (8 * i);
+  }
+  s.compress(last);
+  TokenDigest out{};
+  store_le64(s.finalize(0xee), out.data());
+  s.v1 ^= 0xdd;
+  store_le64(s.finalize(0), out.data() + 8);
+  return out;
 }
 
 struct TokenCacheCore::Shard {
@@ -62,12 +137,10 @@ struct TokenCacheCore::Shard {
   }
 };
 
-void TokenCacheCore::MdFree::operator()(EVP_MD* md) const { EVP_MD_free(md); }
-
 TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
     : shards_(new Shard[shards == 0 ? 1 : shards]),
       shard_count_(shards == 0 ? 1 : shards),
-      sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
+      enabled_(RAND_bytes(key_.data(), static_cast<int>(key_.size())) == 1) {
   const std::size_t per = capacity / shard_count_;
   for (std::size_t i = 0; i < shard_count_; ++i) {
     shards_[i].capacity = per == 0 ? 1 : per;
@@ -78,19 +151,18 @@ TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
 TokenCacheCore::~TokenCacheCore() = default;
 
 TokenDigest TokenCacheCore::digest(std::string_view token) const {
-  if (!sha256_) {
-    return token_digest(token);
-  }
-  TokenDigest d{};
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), d.data(), &len, sha256_.get(), nullptr);
-  return d;
+  return siphash128(key_, token);
 }
 
 std::shared_ptr<const void> TokenCacheCore::lookup(const TokenDigest& d, const KeySetPtr& keys,
                                                    TimePoint now,
                                                    std::optional<std::string_view> cert) {
   Shard& s = shards_[d[0] % shard_count_];
+  if (!enabled_) {
+    // No secret key: a predictable digest must never select an entry.
+    s.misses.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
   std::lock_guard<std::mutex> lock(s.mu);
   auto it = s.index.find(d);
   if (it == s.index.end()) {
@@ -115,7 +187,7 @@ std::shared_ptr<const void> TokenCacheCore::lookup(const TokenDigest& d, const K
 
 void TokenCacheCore::insert(const TokenDigest& d, const KeySetPtr& keys, TimePoint expires_at,
                             std::string cnf, std::shared_ptr<const void> value) {
-  if (!keys || !value) {
+  if (!keys || !value || !enabled_) {
     return;
   }
   Shard& s = shards_[d[0] % shard_count_];

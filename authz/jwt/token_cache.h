@@ -1,12 +1,30 @@
 // Verified-token cache: skips signature verification for a token seen before.
 //
-// Keyed by SHA-256 of the token (the raw token is never stored). An entry is served only
+// Keyed by a keyed digest of the token, SipHash-2-4 with 128-bit output under a random key
+// drawn per cache from OpenSSL's CSPRNG at construction (the raw token is never stored). An
+// entry is served only
 //   - before the token's exp (entries never outlive exp; the clock skew that verify() grants
 //     after exp is not extended to cached entries),
 //   - while the KeySet that verified it is the one passed to lookup() (pointer identity of the
 //     KeySetPtr: a JWKS refetch producing a new set invalidates everything verified before), and
 //   - when the token is certificate-bound (cnf x5t#S256), to a request presenting that cert.
 // A miss is always safe: the caller runs verify() and inserts the result.
+//
+// Why a keyed PRF and not a hash: a digest collision would serve one token's verdict (its
+// principal) for another token, so the key must resist an attacker who crafts a token to collide
+// with a cached one. SipHash-2-4 is a PRF under a secret 128-bit key (Aumasson & Bernstein
+// 2012); the key never leaves the process (not configured, logged or derived from input), so
+// collisions cannot be searched offline, and each online attempt (a request) matches one of N
+// cached digests with probability about N / 2^128. Generic birthday collisions among the
+// attacker's own tokens (2^64 requests) buy nothing: both sides of such a pair would be the
+// attacker's, and each token must still pass verify() once before it is cached. The previous key,
+// SHA-256 of the token (a public function), gave the same property at about twice the CPU per
+// ~600-byte token (bench/jwt BM_TokenDigest vs BM_TokenDigestSha256). If the CSPRNG fails at
+// construction the cache stays disabled: every lookup misses and nothing is inserted.
+//
+// Digests are only meaningful to the cache that computed them, or to caches that are always fed
+// digests from that same cache (the authn step digests once with its first provider's cache and
+// uses that value with every provider's cache, for lookup and insert alike).
 //
 // One cache per provider configuration (VerifyOptions + key source): the key does not include
 // the options, so two providers sharing a cache would share verdicts.
@@ -24,8 +42,6 @@
 //   }
 #pragma once
 
-#include <openssl/types.h>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -39,11 +55,13 @@
 
 namespace obsgate::authz::jwt {
 
-using TokenDigest = std::array<std::uint8_t, 32>;
+using TokenDigest = std::array<std::uint8_t, 16>;
+using TokenDigestKey = std::array<std::uint8_t, 16>;
 
-// SHA-256 of the token bytes. TokenCache::digest() computes the same value faster (it keeps
-// an explicitly fetched EVP_MD instead of OpenSSL 3's implicit fetch per call).
-[[nodiscard]] TokenDigest token_digest(std::string_view token);
+// SipHash-2-4 with 128-bit output (the reference implementation's byte order: two little-endian
+// 64-bit words); key bytes k0 = key[0..8), k1 = key[8..16) little-endian. Pure; exposed for the
+// reference test vectors. TokenCache::digest() is this under the cache's own random key.
+[[nodiscard]] TokenDigest siphash128(const TokenDigestKey& key, std::string_view data);
 
 struct TokenCacheStats {
   std::uint64_t hits = 0;
@@ -72,12 +90,10 @@ class TokenCacheCore final {
 
  private:
   struct Shard;
-  struct MdFree {
-    void operator()(EVP_MD* md) const;
-  };
   std::unique_ptr<Shard[]> shards_;
   std::size_t shard_count_;
-  std::unique_ptr<EVP_MD, MdFree> sha256_;  // fetched once; null -> token_digest()
+  TokenDigestKey key_{};  // secret, random per cache
+  bool enabled_ = false;  // false when the CSPRNG failed: everything misses
 };
 
 template <typename V>
@@ -86,7 +102,7 @@ class TokenCache final {
   // capacity: maximum entries in total (at least one per shard).
   explicit TokenCache(std::size_t capacity, std::size_t shards = 16) : core_(capacity, shards) {}
 
-  // SHA-256 of the token: the cache key.
+  // The cache key of a token: SipHash-128 under this cache's secret key.
   [[nodiscard]] TokenDigest digest(std::string_view token) const { return core_.digest(token); }
 
   // The cached value, or null on a miss (absent, expired, other key set, cert mismatch).

@@ -123,14 +123,58 @@ TEST_CASE("no key set yet reads as unknown_kid", "[token_cache]") {
   CHECK(rejection_of(r.status()) == Rejection::kUnknownKid);
 }
 
-TEST_CASE("the cache key is the SHA-256 of the token", "[token_cache]") {
-  const TokenDigest a = token_digest("abc");
-  CHECK(a[0] == 0xba);
-  CHECK(a[1] == 0x78);
-  CHECK(a[31] == 0xad);
-  CHECK(token_digest("abd") != a);
-  TokenCache<VerifiedToken> cache(1);
-  CHECK(cache.digest("abc") == a);
+// SipHash-2-4-128 reference vectors (veorq/SipHash vectors.h, vectors_sip128): key bytes
+// 00..0f, message bytes 00..(n-1). Lengths 0..15 cover every tail length with and without a
+// whole block; 63 covers several whole blocks.
+struct SipCase {
+  std::size_t length;
+  TokenDigest expected;
+};
+
+TEST_CASE("the cache key is SipHash-2-4-128 (reference vectors)", "[token_cache]") {
+  const std::vector<SipCase> cases = {
+      {0, {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55,
+           0x02, 0x93}},
+      {1, {0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22,
+           0xfc, 0x45}},
+      {7, {0xa1, 0xf1, 0xeb, 0xbe, 0xd8, 0xdb, 0xc1, 0x53, 0xc0, 0xb8, 0x4a, 0xa6, 0x1f, 0xf0,
+           0x82, 0x39}},
+      {8, {0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58, 0xf5, 0x61, 0x0f, 0x83, 0xe2, 0x64, 0xf3, 0x14,
+           0x97, 0xb4}},
+      {9, {0x26, 0x44, 0x99, 0x06, 0x0a, 0xd9, 0xba, 0xab, 0xc4, 0x7f, 0x8b, 0x02, 0xbb, 0x6d,
+           0x71, 0xed}},
+      {15, {0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0, 0xa8, 0x11, 0x7e, 0x08, 0xec, 0x0f, 0x97, 0xcf,
+            0xc3, 0xd9}},
+      {16, {0x6e, 0xe2, 0xa4, 0xca, 0x67, 0xb0, 0x54, 0xbb, 0xfd, 0x33, 0x15, 0xbf, 0x85, 0x23,
+            0x05, 0x77}},
+      {63, {0x51, 0x50, 0xd1, 0x77, 0x2f, 0x50, 0x83, 0x4a, 0x50, 0x3e, 0x06, 0x9a, 0x97, 0x3f,
+            0xbd, 0x7c}},
+  };
+  TokenDigestKey key{};
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    key[i] = static_cast<std::uint8_t>(i);
+  }
+  std::string message;
+  for (int i = 0; i < 64; ++i) {
+    message.push_back(static_cast<char>(i));
+  }
+  for (const SipCase& c : cases) {
+    DYNAMIC_SECTION("length " << c.length) {
+      CHECK(siphash128(key, std::string_view(message).substr(0, c.length)) == c.expected);
+    }
+  }
+}
+
+TEST_CASE("each cache digests under its own secret key", "[token_cache]") {
+  TokenCache<VerifiedToken> a(1);
+  TokenCache<VerifiedToken> b(1);
+  const std::string token = token_with();
+  // Deterministic within one cache, a different function in another (a 2^-128 chance of
+  // failing), and not the unkeyed reference key.
+  CHECK(a.digest(token) == a.digest(token));
+  CHECK(a.digest(token) != b.digest(token));
+  CHECK(a.digest(token) != a.digest(token + "x"));
+  CHECK(a.digest(token) != siphash128(TokenDigestKey{}, token));
 }
 
 TEST_CASE("concurrent lookups and inserts are safe", "[token_cache]") {
