@@ -5,7 +5,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -20,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "gateway/core/deadline_stream.h"
 #include "gateway/core/headers.h"
 #include "gateway/core/local_reply.h"
 #include "gateway/core/wire.h"
@@ -136,7 +136,7 @@ struct StepResult {
 template <class Stream>
 class Session {
  public:
-  Session(Stream& stream, beast::tcp_stream& tcp, const ListenerInfo& listener, Worker& worker)
+  Session(Stream& stream, DeadlineStream& tcp, const ListenerInfo& listener, Worker& worker)
       : stream_(stream), tcp_(tcp), listener_(listener), worker_(worker) {
     error_code ec;
     auto ep = tcp_.socket().remote_endpoint(ec);
@@ -1007,8 +1007,8 @@ class Session {
   // One direction of a tunnel: `pending` (bytes already read past the heads) first, then
   // whatever arrives. Ends both directions when this one ends.
   template <class From, class To>
-  static asio::awaitable<void> pump(From& from, beast::tcp_stream& from_tcp, To& to,
-                                    beast::tcp_stream& to_tcp, beast::flat_buffer& pending,
+  static asio::awaitable<void> pump(From& from, DeadlineStream& from_tcp, To& to,
+                                    DeadlineStream& to_tcp, beast::flat_buffer& pending,
                                     std::chrono::milliseconds stall, uint64_t& counter) {
     error_code ec;
     if (pending.size() > 0) {
@@ -1205,7 +1205,7 @@ class Session {
   }
 
   Stream& stream_;
-  beast::tcp_stream& tcp_;
+  DeadlineStream& tcp_;
   const ListenerInfo& listener_;
   Worker& worker_;
   std::string client_ip_;
@@ -1244,8 +1244,8 @@ asio::awaitable<void> serve_plain(asio::ip::tcp::socket socket, const ListenerIn
   OpenGauge gauge(listener, worker.shared());
   error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
-  Session<beast::tcp_stream> s(stream, stream, listener, worker);
+  DeadlineStream stream(std::move(socket));
+  Session<DeadlineStream> s(stream, stream, listener, worker);
   co_await s.run();
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   stream.close();
@@ -1256,15 +1256,15 @@ asio::awaitable<void> serve_tls(asio::ip::tcp::socket socket, asio::ssl::context
   OpenGauge gauge(listener, worker.shared());
   error_code ec;
   socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), ctx);
+  beast::ssl_stream<DeadlineStream> stream(std::move(socket), ctx);
   beast::get_lowest_layer(stream).expires_after(
       worker.runtime()->cfg->server.timeouts.request_read);
   co_await stream.async_handshake(asio::ssl::stream_base::server, redirect(ec));
   if (ec) {
     co_return;
   }
-  Session<beast::ssl_stream<beast::tcp_stream>> s(stream, beast::get_lowest_layer(stream),
-                                                  listener, worker);
+  Session<beast::ssl_stream<DeadlineStream>> s(stream, beast::get_lowest_layer(stream),
+                                               listener, worker);
   co_await s.run();
   beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
   co_await stream.async_shutdown(redirect(ec));

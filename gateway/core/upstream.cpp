@@ -69,8 +69,17 @@ asio::awaitable<ConnectResult> connect_upstream(const UpstreamRuntime& u,
     }
   }
 
+  // One deadline for all the addresses, tried in order (as asio::async_connect would).
   conn->tcp().expires_after(timeouts.upstream_connect);
-  co_await conn->tcp().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  ec = asio::error::host_not_found;
+  for (const auto& ep : endpoints) {
+    co_await conn->tcp().async_connect(ep, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec || ec == beast::error::timeout) {
+      break;
+    }
+    boost::system::error_code ignored;
+    conn->tcp().socket().close(ignored);
+  }
   if (ec) {
     r.error = ec == beast::error::timeout ? UpstreamErrorKind::kConnectTimeout
                                           : UpstreamErrorKind::kConnect;

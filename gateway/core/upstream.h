@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "gateway/core/deadline_stream.h"
 #include "gateway/core/metrics.h"
 #include "gateway/core/runtime.h"
 
@@ -35,9 +35,9 @@ class UpstreamConn {
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 
   [[nodiscard]] bool tls() const { return tls_.has_value(); }
-  beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
-  beast::ssl_stream<beast::tcp_stream>& ssl() { return *tls_; }
-  beast::tcp_stream& plain() { return *plain_; }
+  DeadlineStream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  beast::ssl_stream<DeadlineStream>& ssl() { return *tls_; }
+  DeadlineStream& plain() { return *plain_; }
 
   // True when the socket is still open and the peer has neither closed it nor sent unsolicited
   // bytes (a non-blocking MSG_PEEK; no wait).
@@ -49,8 +49,8 @@ class UpstreamConn {
   std::chrono::steady_clock::time_point idle_since;
 
  private:
-  std::optional<beast::tcp_stream> plain_;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  std::optional<DeadlineStream> plain_;
+  std::optional<beast::ssl_stream<DeadlineStream>> tls_;
 };
 
 using UpstreamConnPtr = std::unique_ptr<UpstreamConn>;
