@@ -1,7 +1,9 @@
 // PromQL enforcement cost: parse + enforce + print, per dashboard query.
 //
 //   BM_EnforceQuery/<i>     one benchmark per corpus query (one-rule scope)
-//   BM_Stage/...            the stages separately over the whole corpus
+//   BM_Stage/...            the stages separately over the whole corpus (EnforceScratch: with
+//                           one Ast reused across calls)
+//   BM_ProxyQuery/0|1       bench/proxy's query, one-shot / reused tree
 //   BM_CorpusDistribution   times every call individually and reports, over all queries,
 //                           the median of per-query medians and the p99 of all calls (ns).
 // Run: build-promql/bench/promql/promql_bench --benchmark_min_time=0.2
@@ -92,6 +94,33 @@ void BM_Stage_Enforce(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(corpus().size()));
 }
 
+// The same with one scratch tree reused across calls (what the prometheus step does per thread).
+void BM_Stage_EnforceScratch(benchmark::State& state) {
+  const Scope scope = one_rule();
+  promql::Ast scratch;
+  for (auto _ : state) {
+    for (const std::string& q : corpus()) {
+      auto r = promql::enforce_query(q, scope, scratch);
+      benchmark::DoNotOptimize(r);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(corpus().size()));
+}
+
+// bench/proxy's query on its enforced route, one-shot (arg 0) and with a reused tree (arg 1).
+void BM_ProxyQuery(benchmark::State& state) {
+  const std::string q = R"(sum(rate(http_requests_total{job="api"}[5m])))";
+  Scope scope;
+  scope.rules = {{{"namespace", MatchOp::kEq, "team-a"}}};
+  promql::Ast scratch;
+  for (auto _ : state) {
+    auto r = state.range(0) == 0 ? promql::enforce_query(q, scope)
+                                 : promql::enforce_query(q, scope, scratch);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetLabel(state.range(0) == 0 ? "one-shot" : "scratch tree");
+}
+
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
@@ -129,6 +158,8 @@ BENCHMARK(BM_Stage_Parse);
 BENCHMARK(BM_Stage_ParsePrint);
 BENCHMARK_TEMPLATE(BM_Stage_Enforce, one_rule);
 BENCHMARK_TEMPLATE(BM_Stage_Enforce, overlapping_rules);
+BENCHMARK(BM_Stage_EnforceScratch);
+BENCHMARK(BM_ProxyQuery)->Arg(0)->Arg(1);
 BENCHMARK(BM_CorpusDistribution)->Iterations(2000);
 
 BENCHMARK_MAIN();

@@ -55,8 +55,11 @@ std::string_view Ast::intern(std::string_view s) {
     return {};
   }
   if (blocks_.empty() || block_size_ - block_used_ < s.size()) {
-    // Blocks never move, so earlier views stay valid; big strings get their own block.
-    size_t size = s.size() > 1024 ? s.size() : 2048;
+    // Blocks never move, so earlier views stay valid; big strings get their own block. The
+    // first block stays under glibc's tcache limit (1032 B): bigger requests take malloc's
+    // slow path (malloc_consolidate) on every parse of a short query.
+    const size_t next = block_size_ == 0 ? kFirstBlock : std::min(block_size_ * 2, kMaxBlock);
+    const size_t size = std::max(s.size(), next);
     blocks_.push_back(std::unique_ptr<char[]>(new char[size]));  // no zero-fill
     block_size_ = size;
     block_used_ = 0;
@@ -68,11 +71,35 @@ std::string_view Ast::intern(std::string_view s) {
 }
 
 void Ast::reserve(size_t source_size) {
-  size_t guess = source_size / 4 + 4;
-  nodes_.reserve(guess);
-  matchers_.reserve(guess);
+  // About one node per four source bytes, but no first allocation above 1 KiB (see intern()).
+  const size_t guess = source_size / 4 + 4;
+  nodes_.reserve(std::min(guess, size_t{1024} / sizeof(Node)));
+  matchers_.reserve(std::min(guess, size_t{1024} / sizeof(LabelMatcher)));
   labels_.reserve(8);
   ids_.reserve(8);
+}
+
+void Ast::clear() {
+  nodes_.clear();
+  matchers_.clear();
+  labels_.clear();
+  ids_.clear();
+  root_ = kNoNode;
+  // Keep the newest (largest) block only; earlier ones were too small for the last query.
+  if (blocks_.size() > 1) {
+    std::unique_ptr<char[]> keep = std::move(blocks_.back());
+    blocks_.clear();
+    blocks_.push_back(std::move(keep));
+  }
+  block_used_ = 0;
+  const size_t held = nodes_.capacity() * sizeof(Node) +
+                      matchers_.capacity() * sizeof(LabelMatcher) +
+                      labels_.capacity() * sizeof(std::string_view) +
+                      ids_.capacity() * sizeof(NodeId) + (blocks_.empty() ? 0 : block_size_);
+  if (held > kRetainedBytes) {
+    // One huge query must not pin its memory in a long-lived scratch tree.
+    *this = Ast();
+  }
 }
 
 std::string_view type_name(ValueType t) {

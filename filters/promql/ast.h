@@ -75,6 +75,8 @@ struct Node {
   ValueType type = ValueType::kNone;
   uint16_t depth = 1;  // height of the subtree, saturating
   uint32_t pos = 0;  // byte offset of the node's first token in the source (0 if synthetic)
+  AtKind at = AtKind::kNone;  // time modifiers (below); here to pack the flags together
+  bool has_offset = false;  // parser bookkeeping only (`offset 0s` prints as nothing)
   // Operators.
   BinOp bin = BinOp::kAdd;
   AggOp agg = AggOp::kSum;
@@ -100,9 +102,7 @@ struct Node {
   int64_t range_ms = 0;
   int64_t step_ms = 0;
   int64_t offset_ms = 0;
-  AtKind at = AtKind::kNone;
-  int64_t at_ms = 0;
-  bool has_offset = false;  // parser bookkeeping only (`offset 0s` prints as nothing)
+  int64_t at_ms = 0;  // with `at`
 };
 
 class Ast {
@@ -137,12 +137,18 @@ class Ast {
   // Copies bytes into Ast-owned memory; the view lives as long as the Ast.
   std::string_view intern(std::string_view s);
   void reserve(size_t source_size);
+  // Empties the tree (every view into it dies) but keeps its memory for the next parse, up to
+  // kRetainedBytes in total: a per-thread scratch tree then parses without allocating.
+  void clear();
+  static constexpr size_t kRetainedBytes = 64 * 1024;
 
  private:
   std::vector<Node> nodes_;
   std::vector<LabelMatcher> matchers_;
   std::vector<std::string_view> labels_;
   std::vector<NodeId> ids_;
+  static constexpr size_t kFirstBlock = 512;
+  static constexpr size_t kMaxBlock = 8192;
   std::vector<std::unique_ptr<char[]>> blocks_;
   size_t block_used_ = 0;
   size_t block_size_ = 0;

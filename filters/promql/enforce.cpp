@@ -427,14 +427,19 @@ Status enforce(Ast& ast, const Scope& scope) {
 
 Result<std::string> enforce_query(std::string_view query, const Scope& scope,
                                   const ParseOptions& opts) {
-  auto ast = parse(query, opts);
-  if (!ast.ok()) {
-    return ast.status();
-  }
-  if (Status s = enforce(*ast, scope); !s.ok()) {
+  Ast ast;
+  return enforce_query(query, scope, ast, opts);
+}
+
+Result<std::string> enforce_query(std::string_view query, const Scope& scope, Ast& scratch,
+                                  const ParseOptions& opts) {
+  if (Status s = parse_into(query, scratch, opts); !s.ok()) {
     return s;
   }
-  return print(*ast);
+  if (Status s = enforce(scratch, scope); !s.ok()) {
+    return s;
+  }
+  return print(scratch);
 }
 
 Result<std::vector<std::string>> enforce_selectors(std::string_view match_param,

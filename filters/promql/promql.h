@@ -41,6 +41,9 @@ struct ParseOptions {
 
 // A full expression (Prometheus ParseExpr, including its semantic checks).
 Result<Ast> parse(std::string_view query, const ParseOptions& opts = {});
+// The same into a caller's tree, reusing the memory an earlier parse left in it (Ast::clear()):
+// for a caller that parses many queries on one thread. On error `ast` is empty.
+Status parse_into(std::string_view query, Ast& ast, const ParseOptions& opts = {});
 // A vector selector only (Prometheus ParseMetricSelector: the grammar of `match[]`).
 Result<Ast> parse_selector(std::string_view selector, const ParseOptions& opts = {});
 
@@ -64,6 +67,12 @@ Status enforce(Ast& ast, const Scope& scope);
 // parse + enforce + print. The upstream should be sent this output (canonical, comments
 // dropped), never the original text.
 Result<std::string> enforce_query(std::string_view query, const Scope& scope,
+                                  const ParseOptions& opts = {});
+// The same with a caller-owned scratch tree whose memory is reused (its content afterwards is
+// unspecified). Same result as the overload above, for every input.
+//   thread_local Ast scratch;   // per worker thread: no allocation for the tree once warm
+//   auto q = enforce_query(text, scope, scratch);
+Result<std::string> enforce_query(std::string_view query, const Scope& scope, Ast& scratch,
                                   const ParseOptions& opts = {});
 
 // For one `match[]` value. A scope that collapses to one rule yields one selector; otherwise

@@ -228,21 +228,32 @@ NodeId Parser::parse_selector() {
 namespace {
 
 template <typename F>
-Result<Ast> run(std::string_view query, const ParseOptions& opts, F entry) {
+Status run_into(std::string_view query, Ast& ast, const ParseOptions& opts, F entry) {
+  ast.clear();
   if (query.size() > opts.max_input_bytes) {
     return Status::resource_exhausted("query of " + std::to_string(query.size()) +
                                       " bytes exceeds the limit of " +
                                       std::to_string(opts.max_input_bytes));
   }
-  Ast ast;
   ast.reserve(query.size());
   std::string_view src = ast.intern(query);
   Parser p(ast, src, opts);
   NodeId root = entry(p);
   if (p.failed()) {
-    return p.error_status();
+    Status st = p.error_status();
+    ast.clear();
+    return st;
   }
   ast.set_root(root);
+  return Status();
+}
+
+template <typename F>
+Result<Ast> run(std::string_view query, const ParseOptions& opts, F entry) {
+  Ast ast;
+  if (Status st = run_into(query, ast, opts, entry); !st.ok()) {
+    return st;
+  }
   return ast;
 }
 
@@ -250,6 +261,10 @@ Result<Ast> run(std::string_view query, const ParseOptions& opts, F entry) {
 
 Result<Ast> parse(std::string_view query, const ParseOptions& opts) {
   return run(query, opts, [](Parser& p) { return p.parse_top(); });
+}
+
+Status parse_into(std::string_view query, Ast& ast, const ParseOptions& opts) {
+  return run_into(query, ast, opts, [](Parser& p) { return p.parse_top(); });
 }
 
 Result<Ast> parse_selector(std::string_view selector, const ParseOptions& opts) {

@@ -368,5 +368,79 @@ TEST_CASE("promql dashboard queries: enforced output never leaves the scope") {
   CHECK(refused < 10);
 }
 
+// One scratch tree reused over a mixed sequence (dashboard queries under every scope, parse
+// errors, refusals, an oversized input, a query bigger than Ast::kRetainedBytes): each result
+// must equal the one-shot overload's, so nothing of an earlier query leaks into a later one.
+TEST_CASE("promql a reused scratch tree gives the one-shot results") {
+  std::ifstream in(std::string(OBSGATE_TESTDATA_DIR) + "/promql/dashboard_queries.txt");
+  REQUIRE(in.good());
+  std::vector<std::string> queries;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.rfind("//", 0) != 0) {
+      queries.push_back(line);
+    }
+  }
+  REQUIRE(queries.size() >= 50);
+  std::string big = "foo";
+  while (big.size() < 2 * Ast::kRetainedBytes / 10) {  // ~10 bytes of source per node
+    big += " + foo{a=\"b\"}";
+  }
+  queries.insert(queries.begin() + 3, "sum(");
+  queries.insert(queries.begin() + 7, big);
+  queries.insert(queries.begin() + 8, std::string(200 * 1024, 'x'));  // over max_input_bytes
+  queries.insert(queries.begin() + 9, "info(foo)");
+  queries.emplace_back("up{job=\"x\"}");
+  const std::vector<const Scope*> scopes = {&kTenantA, &kOverlap, &kDenyAll, &kNamePinned};
+  Ast scratch;
+  int compared = 0;
+  for (const Scope* scope : scopes) {
+    for (const std::string& q : queries) {
+      CAPTURE(q.substr(0, 80), scope->rules.size());
+      const auto want = enforce_query(q, *scope);
+      const auto got = enforce_query(q, *scope, scratch);
+      REQUIRE(got.ok() == want.ok());
+      if (want.ok()) {
+        CHECK(*got == *want);
+      } else {
+        CHECK(got.status().code() == want.status().code());
+        CHECK(got.status().message() == want.status().message());
+      }
+      ++compared;
+    }
+  }
+  CHECK(compared == static_cast<int>(scopes.size() * queries.size()));
+}
+
+TEST_CASE("promql parse_into leaves an empty tree on error") {
+  struct IntoCase {
+    std::string name;
+    std::string query;
+    bool ok;
+  };
+  const std::vector<IntoCase> cases = {
+      {"valid", "sum(rate(foo[5m]))", true},
+      {"parse error", "sum(", false},
+      {"semantic error", "rate(foo)", false},
+      {"empty", "", false},
+  };
+  for (const IntoCase& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Ast ast;
+      REQUIRE(parse_into("a + b{c=\"d\"}", ast).ok());  // leftovers to be cleared
+      const Status st = parse_into(c.query, ast);
+      CHECK(st.ok() == c.ok);
+      if (c.ok) {
+        auto fresh = parse(c.query);
+        REQUIRE(fresh.ok());
+        CHECK(structurally_equal(ast, ast.root(), *fresh, fresh->root()));
+        CHECK(print(ast) == print(*fresh));
+      } else {
+        CHECK(ast.node_count() == 0);
+        CHECK(ast.root() == kNoNode);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace obsgate::filters::promql

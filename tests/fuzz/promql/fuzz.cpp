@@ -1,6 +1,8 @@
 // PromQL fuzz target: everything the parser accepts must print to text that parses back into
 // the same tree (abort on mismatch), and enforcement must never crash and always produce valid
-// PromQL. Seeds: corpus/ (realistic dashboard queries and past crashers).
+// PromQL. A scratch tree reused across all inputs must give the one-shot results (nothing of
+// an earlier input may leak into a later one). Seeds: corpus/ (realistic dashboard queries
+// and past crashers).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -89,10 +91,26 @@ Scope make_scope(int which) {
 
 }  // namespace
 
+// enforce_query with the scratch tree (reused across inputs) against the one-shot result.
+void check_scratch(std::string_view input, const Scope& scope, const promql::ParseOptions& opts,
+                   const obsgate::Result<std::string>& want) {
+  static promql::Ast scratch;  // test code: deliberately lives across inputs
+  auto got = promql::enforce_query(input, scope, scratch, opts);
+  if (got.ok() != want.ok() || (want.ok() && *got != *want) ||
+      (!want.ok() && got.status().message() != want.status().message())) {
+    die("the scratch tree changed the result", input,
+        got.ok() ? *got : got.status().message());
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   promql::ParseOptions opts;
   opts.experimental_functions = size > 0 && (data[0] & 1) != 0;
+  {
+    const Scope scope = make_scope(size % 4);
+    check_scratch(input, scope, opts, promql::enforce_query(input, scope, opts));
+  }
   if (auto ast = promql::parse(input, opts); ast.ok()) {
     check_round_trip(input, *ast, opts);
     for (int i = 0; i < 4; ++i) {
