@@ -128,7 +128,11 @@ class AuthnStep final : public Step {
       }
       if (b.result == BearerParse::kBearer) {
         if (route.accept.token) {
-          co_return co_await authenticate_token(r, b.token);
+          bool cache_checked = false;
+          if (const std::optional<Action> hit = try_cached(r, b.token, cache_checked)) {
+            co_return *hit;
+          }
+          co_return co_await authenticate_token(r, b.token, cache_checked);
         }
         fingerprint(r, b.token);
         token_ignored = true;  // a certificate-only route: the certificate decides
@@ -175,13 +179,42 @@ class AuthnStep final : public Step {
     return {nullptr, nullptr};
   }
 
+  // authenticate_token's hit path for the common setup (one provider, its keys loaded, no
+  // client certificate), without a coroutine frame: the same checks, extras and outcome.
+  // nullopt: not served from the cache here, and authenticate_token decides; `checked` tells
+  // it whether this function already missed the cache (so it does not look up twice).
+  std::optional<Action> try_cached(Request& r, std::string_view token, bool& checked) {
+    if (shared_->providers.size() != 1 || r.conn.peer_cert != nullptr) {
+      return std::nullopt;
+    }
+    const ProviderState& p = shared_->providers.front();
+    identity::KeyProviderPtr provider = p.keys;
+    if (!provider && shared_->deps.find_keys) {
+      provider = shared_->deps.find_keys(p.cfg->name);
+    }
+    const jwt::KeySetPtr keys = provider ? provider->current() : nullptr;
+    if (!keys) {
+      return std::nullopt;
+    }
+    const jwt::TokenDigest digest = p.cache->digest(token);
+    auto hit = p.cache->lookup(digest, keys, shared_->deps.now(), std::nullopt);
+    checked = true;
+    if (!hit) {
+      return std::nullopt;
+    }
+    r.decision.extra.emplace_back("provider", p.cfg->name);
+    return allow_cached(r, *hit);
+  }
+
   Action allow_cached(Request& r, const CachedToken& hit) {
     shared_->metrics->cache_hit().Increment();
     r.decision.token_fingerprint = hit.fingerprint;
     return allow(r, hit.principal, Credential::kToken);
   }
 
-  asio::awaitable<Action> authenticate_token(Request& r, std::string_view token) {
+  // cache_checked: try_cached() already looked this token up with the provider's current keys.
+  asio::awaitable<Action> authenticate_token(Request& r, std::string_view token,
+                                             bool cache_checked) {
     std::optional<std::string> thumb;
     if (r.conn.peer_cert != nullptr) {
       thumb = certificate_thumbprint(r.conn.peer_cert);
@@ -224,7 +257,7 @@ class AuthnStep final : public Step {
                      "the identity provider's keys are not available yet", {});
     }
 
-    if (!several) {
+    if (!several && !cache_checked) {
       if (auto hit = p->cache->lookup(digest, keys, shared_->deps.now(), thumb_view)) {
         co_return allow_cached(r, *hit);
       }

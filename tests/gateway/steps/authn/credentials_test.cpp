@@ -55,6 +55,40 @@ TEST_CASE("parse_bearer follows RFC 6750 2.1") {
   }
 }
 
+// The token68 check reads 16 bytes at a time: every byte value, at every position of a
+// token of two blocks and a tail (each lane of a whole block, and the byte-wise tail), must be
+// judged as RFC 7235 says. The oracle is written independently of the implementation.
+TEST_CASE("parse_bearer judges every byte at every position of a long token") {
+  const auto token68_char = [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+  };
+  constexpr std::size_t kLength = 37;  // two 16-byte blocks and a five-byte tail
+  int checked = 0;
+  for (std::size_t pos = 0; pos < kLength; ++pos) {
+    for (int v = 0; v < 256; ++v) {
+      const auto c = static_cast<unsigned char>(v);
+      std::string token(kLength, 'a');
+      token[pos] = static_cast<char>(c);
+      const bool first = pos == 0;
+      const bool last = pos + 1 == kLength;
+      const bool blank = c == ' ' || c == '\t';
+      // Blanks at either end are trimmed away; "=" is padding only at the end.
+      const bool want_ok = token68_char(c) || (last && c == '=') || (blank && (first || last));
+      const std::string header = "Bearer " + token;  // b.token views into it
+      const auto b = parse_bearer(header);
+      CAPTURE(pos, v);
+      CHECK((b.result == BearerParse::kBearer) == want_ok);
+      if (want_ok) {
+        const std::string want = blank ? (first ? token.substr(1) : token.substr(0, pos)) : token;
+        CHECK(b.token == want);
+      }
+      ++checked;
+    }
+  }
+  CHECK(checked == 256 * static_cast<int>(kLength));
+}
+
 TEST_CASE("peek_issuer reads iss without verifying, and nothing else") {
   struct Case {
     const char* name;
