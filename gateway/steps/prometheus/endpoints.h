@@ -18,7 +18,8 @@
 //   - buildinfo: unchanged.
 // Every other parameter is kept in order (the route's query_params allowlist has already
 // limited them). Errors: InvalidArgument (400) with a Prometheus-style message, PermissionDenied
-// (403). Pure: no I/O; thread-safe.
+// (403). Pure: no I/O; thread-safe. enforce_params keeps one PromQL tree per thread as scratch
+// memory (cleared before each use, so results never depend on it).
 #pragma once
 
 #include <optional>
