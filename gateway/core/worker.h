@@ -66,6 +66,10 @@ struct ConnEntry {
 
 class Worker {
  public:
+  // Concurrency hint 1: one thread runs ioc_ (Asio then queues the handlers that thread posts
+  // without taking the scheduler's lock). Other threads only post to it (drain) and stop it, so
+  // BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO would also be safe; it measured no gain
+  // (bench/proxy/RESULTS.md, 2026-11-22).
   explicit Worker(Shared& shared) : shared_(shared), ioc_(1) {}
   asio::io_context& ioc() { return ioc_; }
   Shared& shared() { return shared_; }
