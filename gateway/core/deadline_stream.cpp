@@ -72,10 +72,33 @@ void DeadlineStream::close() {
   }
 }
 
+DeadlineStream::time_point DeadlineStream::deadline_after(
+    deadline_detail::Clock::duration d) noexcept {
+  // The coarse clock lags CLOCK_MONOTONIC by up to about one tick (its resolution; measured up
+  // to 1.7 ticks): twice the resolution is added so that a deadline is never early. A
+  // function-local constant, read once.
+  static const deadline_detail::Clock::duration kLag = [] {
+    timespec res{};
+    if (::clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) {
+      return deadline_detail::Clock::duration(std::chrono::milliseconds(20));
+    }
+    return 2 * std::chrono::duration_cast<deadline_detail::Clock::duration>(
+                   std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec));
+  }();
+  const time_point now = coarse_now();
+  if (d <= deadline_detail::Clock::duration::zero()) {
+    return now;  // already due: the next operation times out at once
+  }
+  if (d >= time_point::max() - now - kLag) {
+    return time_point::max();
+  }
+  return now + kLag + d;
+}
+
 DeadlineStream::time_point DeadlineStream::coarse_now() noexcept {
   // CLOCK_MONOTONIC_COARSE is steady_clock's clock (CLOCK_MONOTONIC) read without the
-  // hardware counter: a few ns instead of ~20, at the cost of one tick (~1-4 ms) of lag.
-  // A deadline taken from it is at most that much early, which second-scale timeouts absorb.
+  // hardware counter: a few ns instead of ~20, at the cost of about one tick (~1-4 ms) of lag,
+  // which deadline_after() compensates.
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return time_point(std::chrono::duration_cast<time_point::duration>(

@@ -18,10 +18,10 @@
 // reaches it. Completion handlers keep their associated executor, allocator and cancellation
 // slot (the associator specialisation at the end of this file).
 //
-// Differences from beast::tcp_stream: deadlines are taken on the coarse monotonic clock, so a
-// timeout may fire up to one scheduler tick (~4 ms) early; a deadline changed while an
-// operation is pending applies to the next operation, not that one; after a timeout, every
-// operation that fails reports timeout (Beast reports operation_aborted for the other
+// Differences from beast::tcp_stream: deadlines are taken on the coarse monotonic clock plus
+// twice its resolution, so a timeout fires up to a few ms late, never early; a deadline changed
+// while an operation is pending applies to the next operation, not that one; after a timeout,
+// every operation that fails reports timeout (Beast reports operation_aborted for the other
 // direction); no rate limiting.
 //
 // Thread-safety: like a socket. One read and one write may be pending at a time, and the stream
@@ -131,9 +131,14 @@ class DeadlineStream {
   lowest_layer_type& lowest_layer() noexcept { return core_->socket.lowest_layer(); }
 
   // Operations started from now on must complete within `d`. Stores a deadline; no syscall.
+  // A duration beyond a century (or beyond the clock's range) means no limit.
   template <class Rep, class Period>
   void expires_after(std::chrono::duration<Rep, Period> d) {
-    core_->deadline = coarse_now() + std::chrono::duration_cast<deadline_detail::Clock::duration>(d);
+    constexpr auto kForever = std::chrono::hours(24 * 365 * 100);
+    core_->deadline =
+        d >= kForever
+            ? time_point::max()
+            : deadline_after(std::chrono::duration_cast<deadline_detail::Clock::duration>(d));
   }
   void expires_at(time_point t) { core_->deadline = t; }
   // Operations started from now on have no time limit.
@@ -182,14 +187,17 @@ class DeadlineStream {
             core->timed_out = false;  // a fresh socket: an earlier timeout no longer applies
           }
           core->start(deadline_detail::kWrite, core);
-          core->socket.async_connect(e, deadline_detail::Completion<std::decay_t<decltype(handler)>>(
-                                            std::move(handler), core, deadline_detail::kWrite));
+          using Completion = deadline_detail::Completion<std::decay_t<decltype(handler)>>;
+          core->socket.async_connect(e,
+                                     Completion(std::move(handler), core, deadline_detail::kWrite));
         },
         token, this, ep);
   }
 
  private:
   static time_point coarse_now() noexcept;
+  // `d` from now, never early: the coarse clock's lag is added.
+  static time_point deadline_after(deadline_detail::Clock::duration d) noexcept;
 
   std::shared_ptr<deadline_detail::Core> core_;
 };

@@ -238,6 +238,32 @@ const std::vector<Case>& cases() {
        },
        all({[](const Obs& o) { CHECK(o.ec == asio::error::operation_aborted); }, open(),
             elapsed_below(milliseconds(2500))})},
+      {"a timeout never fires before its deadline (the coarse clock's lag is compensated)",
+       [](Pair& p, Obs& o) -> asio::awaitable<void> {
+         p.stream.expires_after(milliseconds(100));
+         co_await timed_read(p.stream, o);
+       },
+       all({timed_out(), closed(), elapsed_at_least(milliseconds(100))})},
+      {"idle past an old deadline, then a fresh one: a read answered in time completes",
+       [](Pair& p, Obs& o) -> asio::awaitable<void> {
+         // A pooled upstream connection: its last deadline passes while it sits idle.
+         p.stream.expires_after(milliseconds(20));
+         co_await write_one(p.stream, o);
+         co_await sleep_for(milliseconds(100));
+         asio::co_spawn(co_await asio::this_coro::executor,
+                        send_later(p.peer, milliseconds(20), "fresh"), asio::detached);
+         p.stream.expires_after(milliseconds(2000));
+         co_await timed_read(p.stream, o);
+       },
+       all({is_ok(), got("fresh"), open()})},
+      {"a duration beyond the clock's range means no limit, not a deadline in the past",
+       [](Pair& p, Obs& o) -> asio::awaitable<void> {
+         p.stream.expires_after(std::chrono::hours(int64_t{1} << 40));
+         asio::co_spawn(co_await asio::this_coro::executor,
+                        send_later(p.peer, milliseconds(30), "ok"), asio::detached);
+         co_await timed_read(p.stream, o);
+       },
+       all({is_ok(), got("ok"), open(), arms(0)})},
       {"an HTTP message reads through it",
        [](Pair& p, Obs& o) -> asio::awaitable<void> {
          asio::co_spawn(co_await asio::this_coro::executor,
