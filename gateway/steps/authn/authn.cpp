@@ -128,11 +128,11 @@ class AuthnStep final : public Step {
       }
       if (b.result == BearerParse::kBearer) {
         if (route.accept.token) {
-          bool cache_checked = false;
-          if (const std::optional<Action> hit = try_cached(r, b.token, cache_checked)) {
+          std::optional<jwt::TokenDigest> missed;  // set when try_cached() missed the cache
+          if (const std::optional<Action> hit = try_cached(r, b.token, missed)) {
             co_return *hit;
           }
-          co_return co_await authenticate_token(r, b.token, cache_checked);
+          co_return co_await authenticate_token(r, b.token, missed);
         }
         fingerprint(r, b.token);
         token_ignored = true;  // a certificate-only route: the certificate decides
@@ -181,9 +181,11 @@ class AuthnStep final : public Step {
 
   // authenticate_token's hit path for the common setup (one provider, its keys loaded, no
   // client certificate), without a coroutine frame: the same checks, extras and outcome.
-  // nullopt: not served from the cache here, and authenticate_token decides; `checked` tells
-  // it whether this function already missed the cache (so it does not look up twice).
-  std::optional<Action> try_cached(Request& r, std::string_view token, bool& checked) {
+  // nullopt: not served from the cache here, and authenticate_token decides; `missed` is set
+  // to the token's digest when this function looked it up and missed (so authenticate_token
+  // neither digests nor looks up twice).
+  std::optional<Action> try_cached(Request& r, std::string_view token,
+                                   std::optional<jwt::TokenDigest>& missed) {
     if (shared_->providers.size() != 1 || r.conn.peer_cert != nullptr) {
       return std::nullopt;
     }
@@ -198,8 +200,8 @@ class AuthnStep final : public Step {
     }
     const jwt::TokenDigest digest = p.cache->digest(token);
     auto hit = p.cache->lookup(digest, keys, shared_->deps.now(), std::nullopt);
-    checked = true;
     if (!hit) {
+      missed = digest;
       return std::nullopt;
     }
     r.decision.extra.emplace_back("provider", p.cfg->name);
@@ -212,16 +214,18 @@ class AuthnStep final : public Step {
     return allow(r, hit.principal, Credential::kToken);
   }
 
-  // cache_checked: try_cached() already looked this token up with the provider's current keys.
+  // missed: the token's digest when try_cached() already looked it up with the provider's
+  // current keys and missed.
   asio::awaitable<Action> authenticate_token(Request& r, std::string_view token,
-                                             bool cache_checked) {
+                                             std::optional<jwt::TokenDigest> missed) {
     std::optional<std::string> thumb;
     if (r.conn.peer_cert != nullptr) {
       thumb = certificate_thumbprint(r.conn.peer_cert);
     }
     const std::optional<std::string_view> thumb_view =
         thumb ? std::optional<std::string_view>(*thumb) : std::nullopt;
-    const jwt::TokenDigest digest = shared_->providers.front().cache->digest(token);
+    const jwt::TokenDigest digest =
+        missed.has_value() ? *missed : shared_->providers.front().cache->digest(token);
     const bool several = shared_->providers.size() > 1;
     if (several) {
       if (auto [hp, hit] = find_cached(digest, thumb_view); hit) {
@@ -257,7 +261,7 @@ class AuthnStep final : public Step {
                      "the identity provider's keys are not available yet", {});
     }
 
-    if (!several && !cache_checked) {
+    if (!several && !missed.has_value()) {
       if (auto hit = p->cache->lookup(digest, keys, shared_->deps.now(), thumb_view)) {
         co_return allow_cached(r, *hit);
       }

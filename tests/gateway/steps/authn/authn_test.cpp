@@ -733,3 +733,42 @@ TEST_CASE("authn: a single provider verifies without peeking, and caches") {
   CHECK(o.decision.reason == "wrong_issuer");
   CHECK(o.www == kInvalid);
 }
+
+TEST_CASE("authn: a cnf-bound token cached with its certificate is not served without it") {
+  X509Ptr collector = make_cert("collector", "URI:spiffe://test/collector");
+  const std::string thumb = *obsgate::gateway::authn::certificate_thumbprint(collector.get());
+  const std::string bound =
+      token({{"roles", R"(["reader"])"}, {"cnf", "{\"x5t#S256\":\"" + thumb + "\"}"}});
+  for (const size_t providers : {size_t{1}, size_t{2}}) {
+    DYNAMIC_SECTION(providers << " provider(s)") {
+      Env env([providers](config::Route&, config::Config& c) {
+        c.identity.providers.resize(providers);
+      });
+      CHECK(env.run({"Bearer " + bound, false, "", collector.get()}).action ==
+            Action::kContinue);
+      CHECK(env.run({"Bearer " + bound, false, "", collector.get()}).action ==
+            Action::kContinue);
+      CHECK(env.counter("obsgate_token_cache_total", {{"result", "hit"}}) == 1);
+      // Replayed without the certificate (the cache-only path runs first): refused.
+      const Outcome o = env.run({"Bearer " + bound});
+      CHECK(o.status == 401);
+      CHECK(o.decision.reason == "cnf_mismatch");
+      CHECK(env.counter("obsgate_token_cache_total", {{"result", "hit"}}) == 1);
+    }
+  }
+}
+
+TEST_CASE("authn: a cache hit without a coroutine frame decides exactly as the full path") {
+  Env env([](config::Route&, config::Config& c) { c.identity.providers.resize(1); });
+  const std::string t = "Bearer " + reader_token();
+  const Outcome first = env.run({t});   // verified, then cached
+  const Outcome second = env.run({t});  // served by the cache-only path
+  CHECK(env.counter("obsgate_token_cache_total", {{"result", "hit"}}) == 1);
+  CHECK(env.counter("obsgate_token_cache_total", {{"result", "miss"}}) == 1);
+  CHECK(second.action == Action::kContinue);
+  CHECK(first.decision.extra == second.decision.extra);
+  CHECK(first.decision.token_fingerprint == second.decision.token_fingerprint);
+  CHECK(first.principal.subject == second.principal.subject);
+  CHECK(first.principal.tenants == second.principal.tenants);
+  CHECK(first.principal.roles == second.principal.roles);
+}
