@@ -1,5 +1,6 @@
 #include "authz/jwt/token_cache.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <atomic>
@@ -138,9 +139,8 @@ struct TokenCacheCore::Shard {
 };
 
 TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
-    : shards_(new Shard[shards == 0 ? 1 : shards]),
-      shard_count_(shards == 0 ? 1 : shards),
-      enabled_(RAND_bytes(key_.data(), static_cast<int>(key_.size())) == 1) {
+    : shards_(new Shard[shards == 0 ? 1 : shards]), shard_count_(shards == 0 ? 1 : shards) {
+  enabled_ = RAND_bytes(key_.data(), static_cast<int>(key_.size())) == 1;
   const std::size_t per = capacity / shard_count_;
   for (std::size_t i = 0; i < shard_count_; ++i) {
     shards_[i].capacity = per == 0 ? 1 : per;
@@ -148,7 +148,7 @@ TokenCacheCore::TokenCacheCore(std::size_t capacity, std::size_t shards)
   }
 }
 
-TokenCacheCore::~TokenCacheCore() = default;
+TokenCacheCore::~TokenCacheCore() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 TokenDigest TokenCacheCore::digest(std::string_view token) const {
   return siphash128(key_, token);
