@@ -332,15 +332,20 @@ TEST_CASE("promql dashboard queries: golden enforcement outputs") {
   CHECK(checked >= 100);
 }
 
-TEST_CASE("promql dashboard queries: enforced output never leaves the scope") {
+// The realistic dashboard queries of tests/testdata/promql (comment lines skipped).
+std::vector<std::string> load_dashboard_queries() {
   std::ifstream in(std::string(OBSGATE_TESTDATA_DIR) + "/promql/dashboard_queries.txt");
-  REQUIRE(in.good());
   std::vector<std::string> queries;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.rfind("//", 0) != 0) {
       queries.push_back(line);
     }
   }
+  return queries;
+}
+
+TEST_CASE("promql dashboard queries: enforced output never leaves the scope") {
+  std::vector<std::string> queries = load_dashboard_queries();
   REQUIRE(queries.size() >= 50);
   const std::vector<const Scope*> scopes = {&kTenantA, &kTenantsAB, &kOverlap, &kDisjoint,
                                             &kNamePinned};
@@ -372,14 +377,7 @@ TEST_CASE("promql dashboard queries: enforced output never leaves the scope") {
 // errors, refusals, an oversized input, a query bigger than Ast::kRetainedBytes): each result
 // must equal the one-shot overload's, so nothing of an earlier query leaks into a later one.
 TEST_CASE("promql a reused scratch tree gives the one-shot results") {
-  std::ifstream in(std::string(OBSGATE_TESTDATA_DIR) + "/promql/dashboard_queries.txt");
-  REQUIRE(in.good());
-  std::vector<std::string> queries;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.rfind("//", 0) != 0) {
-      queries.push_back(line);
-    }
-  }
+  std::vector<std::string> queries = load_dashboard_queries();
   REQUIRE(queries.size() >= 50);
   std::string big = "foo";
   while (big.size() < 2 * Ast::kRetainedBytes / 10) {  // ~10 bytes of source per node

@@ -89,8 +89,6 @@ Scope make_scope(int which) {
   return s;
 }
 
-}  // namespace
-
 // enforce_query with the scratch tree (reused across inputs) against the one-shot result.
 void check_scratch(std::string_view input, const Scope& scope, const promql::ParseOptions& opts,
                    const obsgate::Result<std::string>& want) {
@@ -102,6 +100,8 @@ void check_scratch(std::string_view input, const Scope& scope, const promql::Par
         got.ok() ? *got : got.status().message());
   }
 }
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
