@@ -397,7 +397,15 @@ Status enforce(Ast& ast, const Scope& scope) {
       return Status::invalid_argument("info() is not supported with a restricted scope");
     }
   }
-  if (std::optional<Rule> one = collapse(scope.rules)) {
+  // One rule is used in place (no per-query copy of its matchers); several may collapse.
+  std::optional<Rule> collapsed;
+  const Rule* one = nullptr;
+  if (scope.rules.size() == 1) {
+    one = &scope.rules.front();
+  } else if ((collapsed = collapse(scope.rules))) {
+    one = &*collapsed;
+  }
+  if (one != nullptr) {
     const InternedRule rule = intern_rule(ast, *one);
     const size_t count = ast.node_count();  // every node of a parsed tree is reachable
     for (NodeId id = 0; id < count; ++id) {
