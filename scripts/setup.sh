@@ -9,6 +9,7 @@ DEB_PACKAGES=(
   build-essential cmake pkg-config ccache git
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev libssl-dev
   prometheus-cpp-dev libyaml-cpp-dev libre2-dev libprotobuf-dev protobuf-compiler libsnappy-dev
+  libjemalloc-dev  # the obsgate executable's allocator (gateway/cli/CMakeLists.txt)
   # tests: Catch2 (unit), python3 (integration/e2e drivers), prometheus (real backend, promtool),
   # openssl (test CA), clang + its runtime (libFuzzer builds), nodejs/npm (OIDC provider)
   catch2 python3 prometheus openssl clang libclang-rt-14-dev nodejs
