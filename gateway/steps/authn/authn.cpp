@@ -161,14 +161,20 @@ class AuthnStep final : public Step {
     r.decision.token_fingerprint = token_fingerprint(shared_->key(), token);
   }
 
+  // The provider's key source: its own, else the gateway's registry entry of that name.
+  identity::KeyProviderPtr key_provider(const ProviderState& p) const {
+    if (p.keys || !shared_->deps.find_keys) {
+      return p.keys;
+    }
+    return shared_->deps.find_keys(p.cfg->name);
+  }
+
   // The provider of a token seen before, from the caches alone: with several providers this
   // spares the unverified JSON parse of pick() on the hot path.
   std::pair<const ProviderState*, std::shared_ptr<const CachedToken>> find_cached(
       const jwt::TokenDigest& digest, std::optional<std::string_view> thumb) const {
     for (const auto& p : shared_->providers) {
-      identity::KeyProviderPtr provider =
-          p.keys ? p.keys
-                 : (shared_->deps.find_keys ? shared_->deps.find_keys(p.cfg->name) : nullptr);
+      identity::KeyProviderPtr provider = key_provider(p);
       jwt::KeySetPtr keys = provider ? provider->current() : nullptr;
       if (keys) {
         if (auto hit = p.cache->lookup(digest, keys, shared_->deps.now(), thumb)) {
@@ -190,10 +196,7 @@ class AuthnStep final : public Step {
       return std::nullopt;
     }
     const ProviderState& p = shared_->providers.front();
-    identity::KeyProviderPtr provider = p.keys;
-    if (!provider && shared_->deps.find_keys) {
-      provider = shared_->deps.find_keys(p.cfg->name);
-    }
+    const identity::KeyProviderPtr provider = key_provider(p);
     const jwt::KeySetPtr keys = provider ? provider->current() : nullptr;
     if (!keys) {
       return std::nullopt;
@@ -241,10 +244,7 @@ class AuthnStep final : public Step {
                      bearer_challenge("invalid_token", "token invalid"));
     }
     r.decision.extra.emplace_back("provider", p->cfg->name);
-    identity::KeyProviderPtr provider = p->keys;
-    if (!provider && shared_->deps.find_keys) {
-      provider = shared_->deps.find_keys(p->cfg->name);
-    }
+    identity::KeyProviderPtr provider = key_provider(*p);
     jwt::KeySetPtr keys = provider ? provider->current() : nullptr;
     if (!keys && provider) {
       // Not loaded yet (IdP down since start): ask once, rate-limited by the provider.
